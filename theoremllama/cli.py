@@ -1,0 +1,64 @@
+"""The `theoremllama` command: argument parsing and dispatch only.
+
+Each subcommand lives in the module that owns it; that module exposes
+`add_arguments(parser)` and `run(args) -> int`. Modules are imported lazily so that
+`theoremllama verify` never pays for importing torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from theoremllama.errors import UserError
+
+# subcommand -> (module, one-line help)
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "setup-lean": ("theoremllama.lean.setup", "install elan, fetch the Mathlib cache, build the Lean REPL"),
+    "verify": ("theoremllama.lean.cli", "check proofs with the Lean REPL pool and write one verdict per proof"),
+    "data": ("theoremllama.data.cli", "datasets: extract theorems from a Lean repo, convert, dedup, split"),
+    "bootstrap": ("theoremllama.bootstrap.cli", "NL-FL bootstrapping: theorem records -> OBT dataset"),
+    "train": ("theoremllama.train.cli", "SFT a prover with DeepSpeed (block training, curriculum)"),
+    "eval": ("theoremllama.eval.cli", "MiniF2F evaluation with iterative proof writing"),
+    "report": ("theoremllama.eval.report", "pass@k tables and plots from an attempts file"),
+}
+
+
+def build_parser(argv: list[str]) -> argparse.ArgumentParser:
+    from theoremllama import __version__
+
+    parser = argparse.ArgumentParser(prog="theoremllama", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"theoremllama {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    wanted = next((a for a in argv if not a.startswith("-")), None)
+    for name, (module_name, help_text) in SUBCOMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        # Only the chosen subcommand's module is imported (and only it needs its arguments).
+        if name == wanted:
+            module = importlib.import_module(module_name)
+            module.add_arguments(p)
+            p.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(argv)
+    args = parser.parse_args(argv)
+    if not getattr(args, "_run", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args._run(args) or 0)
+    except UserError as e:
+        print(f"theoremllama {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"theoremllama {args.command}: interrupted (outputs written so far are kept; rerun to resume)",
+              file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

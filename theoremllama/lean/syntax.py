@@ -1,0 +1,171 @@
+"""Lexical facts about Lean 4 source: where comments, docstrings and literals are.
+
+Used wherever code is scanned as text: the forbidden-construct policy (a `sorry` inside a
+comment or a string is harmless), the theorem extractor (a `theorem` keyword inside a docstring
+is not a declaration) and the bootstrapping check (removing the natural-language comments an LLM
+wrote must give back the original code).
+
+Lean 4 rules implemented here:
+- `--` starts a comment that runs to the end of the line (outside strings and block comments);
+- `/- ... -/` is a block comment and nests; `/-- ... -/` (doc comment) and `/-! ... -/`
+  (module doc) are docstrings: comments for the lexer, but part of the declaration they document;
+- string literals `"..."` with backslash escapes (also interpolated `s!"..."`, `m!"..."`), raw
+  strings `r"..."` / `r#"..."#`, char literals `'a'`, `'\\n'` (a `'` after an identifier
+  character is a prime, as in `h'`), and `«...»` quoted identifiers.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+CODE, LINE_COMMENT, BLOCK_COMMENT, DOC_COMMENT, STRING, CHAR = (
+    "code", "line_comment", "block_comment", "doc_comment", "string", "char")
+
+_CHAR_LIT = re.compile(r"'(?:\\u\{[0-9a-fA-F]+\}|\\x[0-9a-fA-F]{2}|\\.|[^\\'\n])'")
+_RAW_STRING = re.compile(r'r(#*)"')
+
+
+def _is_ident_char(c: str) -> bool:
+    return c.isalnum() or c in "_'!?." or ("\u2080" <= c <= "\u209c")
+
+
+@dataclass(frozen=True)
+class Span:
+    """A run of source text of one kind: `code[start:end]`."""
+
+    kind: str
+    start: int
+    end: int
+
+
+def spans(code: str) -> list[Span]:
+    """Split Lean source into runs of code, comments, docstrings and literals.
+
+    Unterminated comments and strings run to the end of the text (as Lean would report an error,
+    there is nothing better to do with them)."""
+    out: list[Span] = []
+    n = len(code)
+    i = 0
+    code_start = 0
+
+    def emit(kind: str, start: int, end: int) -> None:
+        nonlocal code_start
+        if code_start < start:
+            out.append(Span(CODE, code_start, start))
+        out.append(Span(kind, start, end))
+        code_start = end
+
+    while i < n:
+        c = code[i]
+        if c == "-" and code.startswith("--", i):
+            j = code.find("\n", i)
+            j = n if j < 0 else j
+            emit(LINE_COMMENT, i, j)
+            i = j
+        elif c == "/" and code.startswith("/-", i):
+            kind = DOC_COMMENT if i + 2 < n and code[i + 2] in "-!" else BLOCK_COMMENT
+            # `/--/` is not a doc comment opening: the `-/` closes it. Lean treats `/--/` as
+            # an (empty) block comment.
+            depth, j = 1, i + 2
+            if kind == DOC_COMMENT and code.startswith("-/", i + 2) and code[i + 2] == "-":
+                kind, j = BLOCK_COMMENT, i + 2
+            elif kind == DOC_COMMENT:
+                j = i + 3
+            while j < n and depth:
+                if code.startswith("/-", j):
+                    depth += 1
+                    j += 2
+                elif code.startswith("-/", j):
+                    depth -= 1
+                    j += 2
+                else:
+                    j += 1
+            emit(kind, i, j)
+            i = j
+        elif c == '"':
+            j = _string_end(code, i + 1)
+            emit(STRING, i, j)
+            i = j
+        elif c == "r" and (i == 0 or not _is_ident_char(code[i - 1])) and (m := _RAW_STRING.match(code, i)):
+            closing = '"' + m.group(1)
+            j = code.find(closing, m.end())
+            j = n if j < 0 else j + len(closing)
+            emit(STRING, i, j)
+            i = j
+        elif c == "'" and (i == 0 or not _is_ident_char(code[i - 1])) and (m := _CHAR_LIT.match(code, i)):
+            emit(CHAR, i, m.end())
+            i = m.end()
+        elif c == "«":
+            j = code.find("»", i)
+            i = n if j < 0 else j + 1  # a quoted identifier is code, but skip its inside
+        else:
+            i += 1
+    if code_start < n:
+        out.append(Span(CODE, code_start, n))
+    return out
+
+
+def _string_end(code: str, i: int) -> int:
+    n = len(code)
+    while i < n:
+        c = code[i]
+        if c == "\\":
+            i += 2
+        elif c == '"':
+            return i + 1
+        else:
+            i += 1
+    return n
+
+
+def strip_comments(code: str, *, keep_docstrings: bool = True) -> str:
+    """Remove `--` line comments and `/- -/` block comments (docstrings too if asked).
+
+    A removed block comment leaves one space, so that `a/- x -/b` does not become `ab`."""
+    parts = []
+    for s in spans(code):
+        if s.kind == LINE_COMMENT:
+            continue
+        if s.kind == BLOCK_COMMENT or (s.kind == DOC_COMMENT and not keep_docstrings):
+            parts.append(" ")
+            continue
+        parts.append(code[s.start:s.end])
+    return "".join(parts)
+
+
+def mask(code: str, *, comments: bool = True, strings: bool = True) -> str:
+    """The code with comments and/or literal contents blanked out (newlines kept).
+
+    The result has the same length and line structure as the input, so offsets and line
+    numbers found by scanning it apply to the original."""
+    chars = list(code)
+    for s in spans(code):
+        if (comments and s.kind in (LINE_COMMENT, BLOCK_COMMENT, DOC_COMMENT)) or (
+                strings and s.kind in (STRING, CHAR)):
+            lo = s.start + (1 if s.kind in (STRING, CHAR) else 0)
+            hi = s.end - (1 if s.kind in (STRING, CHAR) and s.end - s.start > 1 else 0)
+            for k in range(lo, hi):
+                if chars[k] != "\n":
+                    chars[k] = " "
+    return "".join(chars)
+
+
+def normalize_whitespace(code: str) -> str:
+    """Collapse every run of whitespace to one space and trim the ends."""
+    return " ".join(code.split())
+
+
+def same_code(a: str, b: str) -> bool:
+    """True when `a` and `b` are the same Lean code once comments are removed, up to whitespace.
+
+    This is the bootstrapping acceptance test: an LLM may add comments to a proof, nothing else.
+    Docstrings count as code (an LLM must not rewrite them)."""
+    return normalize_whitespace(strip_comments(a)) == normalize_whitespace(strip_comments(b))
+
+
+def line_col(code: str, offset: int) -> tuple[int, int]:
+    """(1-based line, 0-based column) of a character offset, the REPL's convention."""
+    line = code.count("\n", 0, offset) + 1
+    col = offset - (code.rfind("\n", 0, offset) + 1)
+    return line, col
