@@ -32,3 +32,7 @@ def fixtures() -> Path:
 @pytest.fixture
 def python() -> str:
     return sys.executable
+
+# tests/support holds test-only helpers (REPL test doubles, a scripted OpenAI-compatible server).
+# They are importable from tests as `support.*`; the product never imports them.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
