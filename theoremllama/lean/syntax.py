@@ -39,6 +39,13 @@ class Span:
     end: int
 
 
+# Where something other than plain code may start: the lexer jumps from one of these to the
+# next with one regex search instead of looking at every character in Python.
+_INTERESTING = re.compile("--|/-|\"|'|«|r#*\"")
+_NESTING = re.compile(r"/-|-/")
+_STRING_BODY = re.compile(r'[^"\\]*(?:\\[\s\S][^"\\]*)*"')
+
+
 def spans(code: str) -> list[Span]:
     """Split Lean source into runs of code, comments, docstrings and literals.
 
@@ -56,14 +63,19 @@ def spans(code: str) -> list[Span]:
         out.append(Span(kind, start, end))
         code_start = end
 
+    search = _INTERESTING.search
     while i < n:
+        found = search(code, i)
+        if found is None:
+            break
+        i = found.start()
         c = code[i]
-        if c == "-" and code.startswith("--", i):
+        if c == "-":  # `--`
             j = code.find("\n", i)
             j = n if j < 0 else j
             emit(LINE_COMMENT, i, j)
             i = j
-        elif c == "/" and code.startswith("/-", i):
+        elif c == "/":  # `/-`
             kind = DOC_COMMENT if i + 2 < n and code[i + 2] in "-!" else BLOCK_COMMENT
             # `/--/` is not a doc comment opening: the `-/` closes it. Lean treats `/--/` as
             # an (empty) block comment.
@@ -72,51 +84,42 @@ def spans(code: str) -> list[Span]:
                 kind, j = BLOCK_COMMENT, i + 2
             elif kind == DOC_COMMENT:
                 j = i + 3
-            while j < n and depth:
-                if code.startswith("/-", j):
-                    depth += 1
-                    j += 2
-                elif code.startswith("-/", j):
-                    depth -= 1
-                    j += 2
-                else:
-                    j += 1
+            for m in _NESTING.finditer(code, j):
+                depth += 1 if m.group() == "/-" else -1
+                if not depth:
+                    j = m.end()
+                    break
+            else:
+                j = n
             emit(kind, i, j)
             i = j
         elif c == '"':
-            j = _string_end(code, i + 1)
+            m = _STRING_BODY.match(code, i + 1)
+            j = n if m is None else m.end()
             emit(STRING, i, j)
             i = j
-        elif c == "r" and (i == 0 or not _is_ident_char(code[i - 1])) and (m := _RAW_STRING.match(code, i)):
-            closing = '"' + m.group(1)
-            j = code.find(closing, m.end())
-            j = n if j < 0 else j + len(closing)
-            emit(STRING, i, j)
-            i = j
-        elif c == "'" and (i == 0 or not _is_ident_char(code[i - 1])) and (m := _CHAR_LIT.match(code, i)):
-            emit(CHAR, i, m.end())
-            i = m.end()
-        elif c == "«":
+        elif c == "r":  # `r"` or `r#..."`: a raw string unless the `r` ends an identifier
+            if i == 0 or not _is_ident_char(code[i - 1]):
+                m = _RAW_STRING.match(code, i)
+                closing = '"' + m.group(1)
+                j = code.find(closing, m.end())
+                j = n if j < 0 else j + len(closing)
+                emit(STRING, i, j)
+                i = j
+            else:
+                i += 1
+        elif c == "'":
+            if (i == 0 or not _is_ident_char(code[i - 1])) and (m := _CHAR_LIT.match(code, i)):
+                emit(CHAR, i, m.end())
+                i = m.end()
+            else:
+                i += 1
+        else:  # `«`
             j = code.find("»", i)
             i = n if j < 0 else j + 1  # a quoted identifier is code, but skip its inside
-        else:
-            i += 1
     if code_start < n:
         out.append(Span(CODE, code_start, n))
     return out
-
-
-def _string_end(code: str, i: int) -> int:
-    n = len(code)
-    while i < n:
-        c = code[i]
-        if c == "\\":
-            i += 2
-        elif c == '"':
-            return i + 1
-        else:
-            i += 1
-    return n
 
 
 def strip_comments(code: str, *, keep_docstrings: bool = True) -> str:
@@ -139,16 +142,26 @@ def mask(code: str, *, comments: bool = True, strings: bool = True) -> str:
 
     The result has the same length and line structure as the input, so offsets and line
     numbers found by scanning it apply to the original."""
-    chars = list(code)
+    parts = []
+    done = 0
     for s in spans(code):
         if (comments and s.kind in (LINE_COMMENT, BLOCK_COMMENT, DOC_COMMENT)) or (
                 strings and s.kind in (STRING, CHAR)):
             lo = s.start + (1 if s.kind in (STRING, CHAR) else 0)
             hi = s.end - (1 if s.kind in (STRING, CHAR) and s.end - s.start > 1 else 0)
-            for k in range(lo, hi):
-                if chars[k] != "\n":
-                    chars[k] = " "
-    return "".join(chars)
+            parts.append(code[done:lo])
+            parts.append(_blank(code[lo:hi]))
+            done = hi
+    parts.append(code[done:])
+    return "".join(parts)
+
+
+def _blank(text: str) -> str:
+    """Spaces in place of every character but newlines (same length, same lines)."""
+    return _NOT_NEWLINE.sub(" ", text) if "\n" in text else " " * len(text)
+
+
+_NOT_NEWLINE = re.compile(r"[^\n]")
 
 
 def normalize_whitespace(code: str) -> str:

@@ -1,0 +1,117 @@
+"""The two bootstrap stages' parsing and acceptance rules, and the config checks."""
+
+import pytest
+
+from theoremllama.bootstrap.config import config_from_dict, load_config
+from theoremllama.bootstrap.examples import Example, ExampleBank, example_from_dict, format_informal, load_examples
+from theoremllama.bootstrap.informalize import InformalFilter, informalize_prompt, parse_informal, repetition_ratio
+from theoremllama.bootstrap.weave import accept_commented, code_blocks, weave_prompt
+from theoremllama.errors import UserError
+
+PROOF = 'theorem t (x : ℕ) (h : x = 2) : x + x = 4 := by\n  -- aesop?\n  subst h\n  simp [show "--" = "--" from rfl]'
+COMMENTED = ('theorem t (x : ℕ) (h : x = 2) : x + x = 4 := by\n  -- aesop?\n  -- Substitute x = 2.\n  subst h\n'
+             '  /- Then 2 + 2 = 4 /- nested -/ by computation. -/\n  simp [show "--" = "--" from rfl]')
+
+
+@pytest.mark.parametrize("answer", [
+    "# Informal statement\nIf x = 2 then x + x = 4.\n\n# Informal proof\nSubstitute and compute 2 + 2 = 4.",
+    "## Natural language statement:\nIf x = 2 then x + x = 4.\n## Informal Proof:\nSubstitute and compute 2 + 2 = 4.",
+    "**Statement:** If x = 2 then x + x = 4.\n**Proof:** Substitute and compute 2 + 2 = 4.",
+    'Sure.\n```json\n{"informal_statement": "If x = 2 then x + x = 4.", "informal_proof": "Substitute and compute 2 + 2 = 4."}\n```',
+    'Statement: If x = 2 then x + x = 4.\nProof: Substitute and compute 2 + 2 = 4.',
+])
+def test_parse_informal_variants(answer):
+    assert parse_informal(answer) == ("If x = 2 then x + x = 4.", "Substitute and compute 2 + 2 = 4.")
+
+
+def test_parse_keeps_later_proof_lines_in_the_proof():
+    s, p = parse_informal("# Informal statement\nA claim here.\n# Informal proof\nFirst step.\nProof of the lemma: easy.")
+    assert s == "A claim here." and p == "First step.\nProof of the lemma: easy."
+    assert parse_informal("just prose without sections") is None
+    assert parse_informal(format_informal("S text", "P text")) == ("S text", "P text")
+
+
+@pytest.mark.parametrize("answer,reason", [
+    ("", "empty"),
+    ("   \n", "empty"),
+    ("I'm sorry, but I cannot help with that.", "refusal"),
+    ("As an AI language model, I will not.\n# Informal statement\nabc def ghi\n# Informal proof\nabc def ghi", "refusal"),
+    ("Here is the answer without sections.", "format"),
+    ("# Informal statement\nx\n# Informal proof\ny", "too_short"),
+    ("# Informal statement\n" + "long " * 2000 + "\n# Informal proof\nshort proof here", "too_long"),
+    ("# Informal statement\nShow that it holds.\n# Informal proof\n" + "we add one to both sides " * 30, "repetitive"),
+])
+def test_filter_rejections(answer, reason):
+    assert InformalFilter().check(answer) == (None, reason)
+
+
+def test_filter_accepts_normal_proof():
+    proof = ("Since x = 2, substituting gives x + x = 2 + 2. Adding, 2 + 2 = 4, which is what we wanted. "
+             "No case analysis is needed because the hypothesis fixes x completely.")
+    assert repetition_ratio(proof) < 0.1
+    assert InformalFilter().check(f"# Informal statement\nIf x = 2, then x + x = 4.\n# Informal proof\n{proof}") == (
+        ("If x = 2, then x + x = 4.", proof), "ok")
+
+
+def test_weave_accepts_only_added_comments():
+    fenced = f"Here it is:\n```lean4\n{COMMENTED}\n```\nDone."
+    assert accept_commented(PROOF, fenced) == (COMMENTED, "ok")
+    # bare code, and a block cut off by the token limit
+    assert accept_commented(PROOF, COMMENTED) == (COMMENTED, "ok")
+    assert accept_commented(PROOF, f"```lean\n{COMMENTED}\n")[1] == "ok"
+    # the original's own comments do not count as new ones
+    assert accept_commented(PROOF, f"```lean4\n{PROOF}\n```") == (None, "no_comments")
+    # any change to the code (a tactic, a string literal) is refused
+    changed = COMMENTED.replace("subst h", "subst h\n  norm_num")
+    assert accept_commented(PROOF, f"```lean4\n{changed}\n```") == (None, "code_changed")
+    in_string = COMMENTED.replace('show "--" = "--"', 'show "-- x" = "-- x"')
+    assert accept_commented(PROOF, f"```lean4\n{in_string}\n```") == (None, "code_changed")
+    assert accept_commented(PROOF, "I could not do it.") == (None, "no_code")
+    # the block that matches wins when there are several
+    assert accept_commented(PROOF, f"```python\nprint(1)\n```\n```lean4\n{COMMENTED}\n```")[1] == "ok"
+    assert code_blocks("```lean4\na\n```\n```\nb\n```") == ["a\n", "b\n"]
+
+
+def test_prompts_hold_examples_and_theorem():
+    ex = Example("e", "theorem e : 1 = 1 := rfl", "One is one.", "By reflexivity.", "theorem e : 1 = 1 := rfl -- refl")
+    msgs = informalize_prompt(PROOF, [ex])
+    assert [m["role"] for m in msgs] == ["system", "user", "assistant", "user"]
+    assert ex.proof in msgs[1]["content"] and PROOF in msgs[-1]["content"]
+    assert parse_informal(msgs[2]["content"]) == ("One is one.", "By reflexivity.")
+    msgs = weave_prompt(PROOF, "Substitute.", [ex])
+    assert ex.commented_proof in msgs[2]["content"] and "Substitute." in msgs[-1]["content"]
+
+
+def test_seed_bank_and_fixed_bank_excludes_self():
+    examples = load_examples()
+    assert len(examples) == 93  # the 106 seed rows that carry a Commented_proof
+    assert example_from_dict({"Name": "x", "Proof": "p"}) is None
+    bank = ExampleBank(examples[:4])
+    names = [e.name for e in bank.top_k("", 3, exclude=examples[0].name)]
+    assert names == [e.name for e in examples[1:4]]
+
+
+def test_config_errors_name_the_key(tmp_path):
+    base = {"input": "in.jsonl", "output": "out", "llm": {"backend": "openai", "model": "m"}}
+    assert config_from_dict(base).examples.k == 3
+    with pytest.raises(UserError, match=r"^informalize\.retries: expected an integer"):
+        config_from_dict({**base, "informalize": {"retries": "three"}})
+    with pytest.raises(UserError, match=r"^examples\.kk: unknown config key"):
+        config_from_dict({**base, "examples": {"kk": 2}})
+    with pytest.raises(UserError, match=r"^output: required"):
+        config_from_dict({"input": "x", "llm": {"backend": "hf"}})
+    with pytest.raises(UserError, match=r"^weave\.sampling: .*unexpected keyword"):
+        config_from_dict({**base, "weave": {"sampling": {"temprature": 0.2}}})
+    with pytest.raises(UserError, match=r"llm\.backend: required"):
+        config_from_dict({**base, "llm": {"model": "m"}})
+    path = tmp_path / "c.yaml"
+    path.write_text("input: a\noutput: b\nllm: {backend: openai, model: m}\nverify: {enabled: yes}\n")
+    config = load_config(path, {"examples.k": 5, "verify.enabled": False})
+    assert config.examples.k == 5 and config.verify.enabled is False
+    with pytest.raises(UserError, match=r"c\.yaml: concurrency: expected an integer"):
+        load_config(path, {"concurrency": "many"})
+
+
+def test_shipped_default_config_loads(root):
+    config = load_config(root / "configs/bootstrap/default.yaml")
+    assert config.llm["backend"] == "openai" and config.verify.enabled is False and config.iterate

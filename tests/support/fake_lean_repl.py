@@ -1,0 +1,344 @@
+#!/usr/bin/env python3
+"""A semantic test double of the Lean REPL: NOT Lean, a few rules on the code's text.
+
+Used only by tests (the verifier's, the evaluation's and the bootstrapping's); the product never
+runs it. Start it as `[sys.executable, "tests/support/fake_lean_repl.py"]`.
+
+Wire protocol: exactly the real REPL's (leanprover-community/repl), as recorded in
+`tests/fixtures/repl_transcripts/*.expected.out`: a request is JSON lines up to a blank line (the
+lines are trimmed and joined, as the REPL does); a reply is pretty-printed JSON then a blank line;
+`env` numbers count from 0 in each process, one per command (even a failing one); `sorries` and
+`messages` appear only when non-empty, in the REPL's key order (sorries, messages, env);
+`{"cmd": code}` starts from an empty environment and may import, `{"cmd": code, "env": n}`
+builds on environment n and may not import; an unknown n gets `{"message": "Unknown environment."}`;
+any other request gets a `{"message": ...}` refusal.
+
+Rules (the code is read with comments and string contents masked, like Lean's lexer would):
+1. Commands start at column 0 with a command keyword (`import`, `open`, `set_option`, `theorem`,
+   `lemma`, `axiom`, `namespace`, `end`, `#print`, `#check`, `def`, `example`, ...). Text before
+   the first one gets the error "unexpected token; expected command".
+2. Environments map full names to declarations (elaborated type text, axioms used) and remember
+   the open namespaces (like the real REPL, an env keeps the scopes its command left open).
+3. `theorem|lemma NAME binders : type := proof` declares NAME (prefixed by the open namespaces;
+   `_root_.NAME` declares in the root). Its "elaborated type" is the whitespace-normalised text of
+   `binders : type`. Its axioms: `propext, Classical.choice, Quot.sound`; plus `Lean.ofReduceBool`
+   if the proof contains `native_decide`; plus the axioms of every declaration of the env the proof
+   mentions (so a declared `axiom X : ...` used in the proof adds X); plus `sorryAx` when the proof
+   has a sorry or an error. Redeclaring a name gives the error "'NAME' has already been declared".
+   Without `:=` the error is "unexpected end of input; expected ':='".
+4. `axiom X : type` declares X, whose axioms are {X}. `namespace X` / `end X` open and close scopes.
+5. `sorry` or `admit` in a proof: a `sorries` entry (goal `⊢ type`) per occurrence and the warning
+   ``declaration uses `sorry` `` at the theorem's name.
+6. `double_error` or the tactic `fail` in a proof: an error "unsolved goals\\n⊢ type" at that token.
+7. `double_retype` in a proof: the theorem's elaborated type becomes `type ∧ True` (an environment
+   in which the statement means something else, for the verifier's statement check).
+8. Faults, for the harness: `double_hang` never answers; `double_crash` prints half a reply and
+   exits with status 1; `double_garbage` prints a line that is not JSON, then the reply;
+   `double_oom` writes "INTERNAL PANIC: out of memory" to stderr and exits 1;
+   `double_sleep_<ms>` sleeps that many milliseconds before answering.
+   `import Missing...` (a module whose name starts with `Missing`) gives an "unknown module" error.
+9. `#print axioms NAME` (or `_root_.NAME`): info `'NAME' depends on axioms: [a, b, c]` or
+   `'NAME' does not depend on any axioms`, or the error `unknown constant 'NAME'`.
+   `#check NAME` / `#check @NAME` (also after `set_option pp.all true in`): info
+   `@NAME : ∀ binders, type` (or `NAME : ...` without `@`), or the error "Unknown identifier `NAME`".
+   Name lookup tries the open namespaces, innermost first, then the root; `_root_.` means the root.
+10. Everything else (`norm_num`, `linarith`, `simp`, `def`, `open`, `set_option`, ...) is accepted.
+A true proof for the double is `by norm_num`; a false one `by double_error`.
+
+With the environment variable FAKE_LEAN_REPL_LOG set, every request is appended to that file as
+one JSON line `{"pid": ..., "request": ...}` (tests count header imports with it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repo, if not installed
+from theoremllama.lean.syntax import line_col, mask  # noqa: E402
+
+BASE_AXIOMS = ("propext", "Classical.choice", "Quot.sound")
+_ID = r"[^\s()\[\]{}⦃⦄:,@]+"
+_COMMAND = re.compile(
+    r"^(?:@\[[^\]\n]*\]\s*)?(?:(?:private|protected|noncomputable|unsafe)\s+)*"
+    r"(import|open|set_option|theorem|lemma|axiom|namespace|end|section|#print|#check|#eval|#exit|"
+    r"def|example|abbrev|instance|variable|universe|opaque|structure|class|inductive|attribute)"
+    r"(?![\w.'])", re.M)
+
+
+def _word(w: str) -> re.Pattern:
+    return re.compile(rf"(?<![\w.']){w}(?![\w'])")
+
+
+_SORRY = _word("(?:sorry|admit)")
+_ERROR = _word("(?:double_error|fail)")
+_SLEEP = re.compile(r"double_sleep_(\d+)")
+
+
+@dataclass
+class Decl:
+    type: str
+    """Normalised `binders : type` text."""
+    axioms: frozenset
+
+
+@dataclass
+class Env:
+    decls: dict = field(default_factory=dict)
+    namespaces: list = field(default_factory=list)
+
+    def copy(self) -> "Env":
+        return Env(dict(self.decls), list(self.namespaces))
+
+    def prefix(self) -> str:
+        return "".join(n + "." for n in self.namespaces)
+
+    def resolve(self, name: str) -> str | None:
+        name = name.lstrip("@")
+        if name.startswith("_root_."):
+            name = name[len("_root_."):]
+            return name if name in self.decls else None
+        for k in range(len(self.namespaces), -1, -1):
+            full = "".join(n + "." for n in self.namespaces[:k]) + name
+            if full in self.decls:
+                return full
+        return None
+
+
+class Double:
+    def __init__(self) -> None:
+        self.envs: list[Env] = []
+        self.proof_states = 0
+
+    # ---------------------------------------------------------------- one request
+
+    def handle(self, request: dict) -> dict:
+        if "cmd" not in request:
+            if "tactic" in request:
+                return {"message": "Unknown proof state."}
+            return {"message": f"the test double only answers {{\"cmd\": ...}} requests, got {sorted(request)}"}
+        code = request["cmd"]
+        env_id = request.get("env")
+        if env_id is not None and not (isinstance(env_id, int) and 0 <= env_id < len(self.envs)):
+            return {"message": "Unknown environment."}
+        masked = mask(code)
+        self.faults(masked)
+        env = self.envs[env_id].copy() if env_id is not None else Env()
+        messages: list[dict] = []
+        sorries: list[dict] = []
+        starts = [m.start() for m in _COMMAND.finditer(masked)]
+        first = starts[0] if starts else len(code)
+        if masked[:first].strip():
+            i = len(masked[:first]) - len(masked[:first].lstrip())
+            messages.append(self.msg(code, "error", i, i + 1, "unexpected token; expected command"))
+        for a, b in zip(starts, starts[1:] + [len(code)]):
+            self.command(code, masked, a, b, env, env_id is not None, messages, sorries)
+        self.envs.append(env)
+        reply: dict = {}
+        if sorries:
+            reply["sorries"] = sorries
+        if messages:
+            reply["messages"] = messages
+        reply["env"] = len(self.envs) - 1
+        return reply
+
+    @staticmethod
+    def faults(masked: str) -> None:
+        if "double_hang" in masked:
+            while True:
+                time.sleep(3600)
+        if "double_crash" in masked:
+            sys.stdout.write('{"env":\n')
+            sys.stdout.flush()
+            os._exit(1)
+        if "double_oom" in masked:
+            sys.stderr.write("INTERNAL PANIC: out of memory\n")
+            sys.stderr.flush()
+            os._exit(1)
+        if "double_garbage" in masked:
+            sys.stdout.write("this is not JSON: the double was asked for garbage\n")
+        for ms in _SLEEP.findall(masked):
+            time.sleep(int(ms) / 1000)
+
+    @staticmethod
+    def msg(code: str, severity: str, start: int, end: int, data: str) -> dict:
+        line, col = line_col(code, start)
+        end_line, end_col = line_col(code, end)
+        return {"severity": severity, "pos": {"line": line, "column": col},
+                "endPos": {"line": end_line, "column": end_col}, "data": data}
+
+    # ---------------------------------------------------------------- one command
+
+    def command(self, code: str, masked: str, a: int, b: int, env: Env, has_env: bool,
+                messages: list, sorries: list) -> None:
+        m = _COMMAND.match(masked, a)
+        kw, kw_end = m.group(1), m.end()
+        rest = masked[kw_end:b]
+        if kw == "import":
+            module = rest.split()[0] if rest.split() else ""
+            if has_env:
+                messages.append(self.msg(code, "error", a, kw_end,
+                                         "invalid 'import' command, it must be used in the beginning of the file"))
+            elif module.startswith("Missing"):
+                messages.append(self.msg(code, "error", a, b, f"unknown module prefix '{module}'\n\n"
+                                         "No directory '{module}' or file '{module}.olean' in the search path"))
+        elif kw == "namespace":
+            if rest.split():
+                env.namespaces.extend(p for p in rest.split()[0].split(".") if p)
+        elif kw == "end":
+            if not env.namespaces:
+                messages.append(self.msg(code, "error", a, kw_end, "invalid 'end', insufficient scopes"))
+            else:
+                n = len(rest.split()[0].split(".")) if rest.split() else 1
+                del env.namespaces[-n:]
+        elif kw in ("theorem", "lemma", "axiom"):
+            self.declaration(code, masked, kw, kw_end, b, env, messages, sorries)
+        elif kw == "#print":
+            self.print_axioms(code, a, kw_end, b, env, messages)
+        elif kw == "#check":
+            self.check(code, a, kw_end, b, env, messages)
+
+    def declaration(self, code: str, masked: str, kw: str, kw_end: int, b: int, env: Env,
+                    messages: list, sorries: list) -> None:
+        m = re.compile(r"\s+(" + _ID + ")").match(masked, kw_end, b)
+        if not m:
+            messages.append(self.msg(code, "error", kw_end, kw_end, "expected identifier"))
+            return
+        name, n0, n1 = m.group(1), m.start(1), m.end(1)
+        full = name[len("_root_."):] if name.startswith("_root_.") else env.prefix() + name
+        assign = _top_level_assign(masked, n1, b)
+        if kw == "axiom":
+            signature = " ".join(mask(code[n1:b], strings=False).split())
+            proof, p0 = "", b
+        elif assign is None:
+            messages.append(self.msg(code, "error", b, b, "unexpected end of input; expected ':='"))
+            return
+        else:
+            signature = " ".join(mask(code[n1:assign], strings=False).split())
+            proof, p0 = masked[assign + 2:b], assign + 2
+        if full in env.decls:
+            messages.append(self.msg(code, "error", n0, n1, f"'{full}' has already been declared"))
+            return
+        if kw == "axiom":
+            env.decls[full] = Decl(signature, frozenset({full}))
+            return
+        if "double_retype" in proof:
+            signature += " ∧ True"
+        goal = "⊢ " + _split_signature(signature)[1]
+        axioms = set(BASE_AXIOMS)
+        if "native_decide" in proof:
+            axioms.add("Lean.ofReduceBool")
+        for ident in set(re.findall(r"[\w.'₀-₉]+", proof)):
+            parts = ident.split(".")
+            for k in range(len(parts), 0, -1):  # `ax.elim` mentions `ax`
+                used = env.resolve(".".join(parts[:k]))
+                if used is not None:
+                    axioms |= env.decls[used].axioms
+                    break
+        errors = list(_ERROR.finditer(proof))
+        for e in errors:
+            messages.append(self.msg(code, "error", p0 + e.start(), p0 + e.end(), "unsolved goals\n" + goal))
+        found = list(_SORRY.finditer(proof))
+        for s in found:
+            line, col = line_col(code, p0 + s.start())
+            end_line, end_col = line_col(code, p0 + s.end())
+            sorries.append({"proofState": self.proof_states, "pos": {"line": line, "column": col},
+                            "goal": goal, "endPos": {"line": end_line, "column": end_col}})
+            self.proof_states += 1
+        if found:
+            messages.append(self.msg(code, "warning", n0, n1, "declaration uses `sorry`"))
+        if found or errors:
+            axioms.add("sorryAx")
+        env.decls[full] = Decl(signature, frozenset(axioms))
+
+    def print_axioms(self, code: str, a: int, kw_end: int, b: int, env: Env, messages: list) -> None:
+        words = code[kw_end:b].split()
+        if len(words) < 2 or words[0] != "axioms":
+            return  # `#print NAME`: not modelled, accepted silently
+        full = env.resolve(words[1])
+        if full is None:
+            messages.append(self.msg(code, "error", a, kw_end, f"unknown constant '{words[1].removeprefix('_root_.')}'"))
+            return
+        axioms = env.decls[full].axioms
+        if axioms:
+            ordered = [x for x in BASE_AXIOMS if x in axioms] + sorted(axioms - set(BASE_AXIOMS))
+            data = f"'{full}' depends on axioms: [{', '.join(ordered)}]"
+        else:
+            data = f"'{full}' does not depend on any axioms"
+        messages.append(self.msg(code, "info", a, kw_end, data))
+
+    def check(self, code: str, a: int, kw_end: int, b: int, env: Env, messages: list) -> None:
+        words = code[kw_end:b].split()
+        target = words[0] if words else ""
+        full = env.resolve(target)
+        if full is None:
+            i = code.index(target, kw_end) if target else kw_end
+            messages.append(self.msg(code, "error", i, i + len(target),
+                                     f"Unknown identifier `{target.lstrip('@')}`"))
+            return
+        binders, type_ = _split_signature(env.decls[full].type)
+        shown = f"∀ {binders}, {type_}" if binders else type_
+        messages.append(self.msg(code, "info", a, kw_end,
+                                 f"{'@' if target.startswith('@') else ''}{full} : {shown}"))
+
+
+def _top_level_assign(masked: str, start: int, end: int) -> int | None:
+    """Offset of the first `:=` outside brackets in masked[start:end]."""
+    depth = 0
+    i = start
+    while i < end - 1:
+        c = masked[i]
+        if c in "([{⦃⟨":
+            depth += 1
+        elif c in ")]}⦄⟩":
+            depth -= 1
+        elif c == ":" and masked[i + 1] == "=" and depth == 0:
+            return i
+        i += 1
+    return None
+
+
+def _split_signature(signature: str) -> tuple[str, str]:
+    """`(x : T) (h : P x) : Q x` -> ("(x : T) (h : P x)", "Q x") at the first top-level colon."""
+    depth = 0
+    for i, c in enumerate(signature):
+        if c in "([{⦃⟨":
+            depth += 1
+        elif c in ")]}⦄⟩":
+            depth -= 1
+        elif c == ":" and depth == 0 and signature[i + 1:i + 2] != "=":
+            return signature[:i].strip(), signature[i + 1:].strip()
+    return "", signature.strip()
+
+
+def main() -> None:
+    double = Double()
+    log_path = os.environ.get("FAKE_LEAN_REPL_LOG")
+    lines: list[str] = []
+    for raw in sys.stdin:
+        if raw.strip():
+            lines.append(raw.rstrip())
+            continue
+        if not lines:
+            continue
+        text, lines = "".join(lines), []
+        try:
+            request = json.loads(text)
+        except json.JSONDecodeError as e:
+            reply = {"message": f"Could not parse JSON: {e.msg}"}
+        else:
+            if log_path:
+                with open(log_path, "a", encoding="utf-8") as log:
+                    log.write(json.dumps({"pid": os.getpid(), "request": request}, ensure_ascii=False) + "\n")
+            reply = double.handle(request) if isinstance(request, dict) else {"message": "expected an object"}
+        sys.stdout.write(json.dumps(reply, indent=1, ensure_ascii=False) + "\n\n")
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,71 @@
+"""Recipe configs: shipped configs load, overrides apply, bad keys are named in one-line errors."""
+
+import pytest
+import yaml
+
+from theoremllama.cli import main
+from theoremllama.errors import UserError
+from theoremllama.train.config import load_config
+
+
+@pytest.mark.parametrize("name", ["sft.yaml", "tiny_cpu.yaml"])
+def test_shipped_configs_load(name, monkeypatch, root):
+    monkeypatch.chdir(root)
+    cfg = load_config(root / "train" / name)
+    assert cfg.block_training and cfg.curriculum
+    assert (root / cfg.deepspeed).is_file()
+
+
+def test_overrides(tmp_path, make_config):
+    path = make_config(tmp_path / "c.yaml", tmp_path / "out")
+    cfg = load_config(path, ["block_training=false", "trainer.learning_rate=1e-5", "model.from_config.hidden_size=32",
+                             "lora.r=4"])
+    assert cfg.block_training is False
+    assert cfg.trainer["learning_rate"] == 1e-5 and isinstance(cfg.trainer["learning_rate"], float)
+    assert cfg.model.from_config["hidden_size"] == 32
+    assert cfg.lora.r == 4 and cfg.lora.alpha == 32
+
+
+@pytest.mark.parametrize("overrides, key", [
+    (["blok_training=true"], "blok_training"),
+    (["block_training=maybe"], "block_training"),
+    (["max_seq_len=abc"], "max_seq_len"),
+    (["trainer.learnin_rate=0.1"], "trainer.learnin_rate"),
+    (["trainer.output_dir=/x"], "trainer.output_dir"),
+    (["trainer.learning_rate=fast"], "trainer.learning_rate"),
+    (["model.name_or_path=foo"], "model"),
+    (["block_fill=half"], "block_fill"),
+    (["deepspeed=nowhere.json"], "deepspeed"),
+    (["lora.rank=8"], "lora.rank"),
+])
+def test_bad_config_names_the_key(tmp_path, make_config, overrides, key):
+    path = make_config(tmp_path / "c.yaml", tmp_path / "out")
+    with pytest.raises(UserError, match=f"'{key}"):
+        load_config(path, overrides)
+
+
+def test_cli_prints_one_line_and_exits_2(tmp_path, make_config, capsys):
+    path = make_config(tmp_path / "c.yaml", tmp_path / "out")
+    raw = yaml.safe_load(path.read_text())
+    raw["curriculum"] = "yes"
+    path.write_text(yaml.safe_dump(raw))
+    assert main(["train", "--config", str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "'curriculum'" in err
+    assert main(["train", "--config", str(tmp_path / "missing.yaml")]) == 2
+    assert "config file not found" in capsys.readouterr().err
+
+
+def test_bad_data_file_names_file_line_and_field(tmp_path):
+    from theoremllama.errors import InputError
+    from theoremllama.train.format import load_obt_records
+
+    bad = tmp_path / "obt.jsonl"
+    bad.write_text('{"Name": "a", "Statement": "s :=", "Proof": "p"}\n\n{"Name": "b", "Statement": 3, "Proof": "p"}\n')
+    with pytest.raises(InputError) as e:
+        load_obt_records(bad)
+    assert (e.value.path, e.value.line, e.value.field) == (str(bad), 3, "Statement")
+    bad.write_text('{"Name": "a", "Statement": "s :=", "Proof": "p"}\n{oops\n')
+    with pytest.raises(InputError) as e:
+        load_obt_records(bad)
+    assert e.value.line == 2

@@ -1,0 +1,1 @@
+"""NL-FL bootstrapping: theorem records -> OBT dataset (informalize, weave comments, verify, iterate)."""

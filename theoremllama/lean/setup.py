@@ -1,0 +1,220 @@
+"""`theoremllama setup-lean`, and where the harness finds its Lean REPL.
+
+The Lean side of the project is the Lake package in the repository root (`lakefile.lean`,
+`lean-toolchain`): Mathlib and the REPL pinned to the same Lean version. Setting it up means
+  1. elan (Lean's toolchain manager), installed by its official script if missing;
+  2. Mathlib's prebuilt cache: `lake exe cache get` in the project (clones the dependencies first);
+  3. the REPL: `lake build repl` (the `repl` executable of the REPL package);
+  4. a smoke test: one command through the REPL.
+Steps already done are skipped. Where the machine cannot do a step (no network, no elan), the
+command stops within seconds with one paragraph saying what to do instead.
+
+The REPL command the verifier runs, in order of precedence:
+  - an explicit `repl_cmd` (`--repl-cmd`);
+  - the environment variable THEOREMLLAMA_REPL_CMD;
+  - the REPL built here: `lake env <project>/.lake/packages/REPL/.lake/build/bin/repl`, run in the
+    project directory so that `import Mathlib` resolves. The project is `--lean-project`, else
+    THEOREMLLAMA_LEAN_PROJECT, else the repository root holding `lakefile.lean`.
+If none is usable, a UserError says to run `theoremllama setup-lean` or pass `--repl-cmd`.
+The product never falls back to a test double.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlparse
+
+from theoremllama.errors import UserError
+
+REPL_CMD_ENV = "THEOREMLLAMA_REPL_CMD"
+LEAN_PROJECT_ENV = "THEOREMLLAMA_LEAN_PROJECT"
+ELAN_INSTALLER_ENV = "THEOREMLLAMA_ELAN_INSTALLER_URL"
+ELAN_INSTALLER_URL = "https://raw.githubusercontent.com/leanprover/elan/master/elan-init.sh"
+REPL_BINARY = Path(".lake/packages/REPL/.lake/build/bin/repl")
+"""Where `lake build repl` leaves the REPL, relative to the project."""
+NETWORK_TIMEOUT_S = 10.0
+"""How long a connection attempt may take before we conclude there is no network."""
+
+
+# ----------------------------------------------------------------------------- finding things
+
+def find_lean_project(explicit: str | os.PathLike | None = None) -> Path | None:
+    """The Lake project to run the REPL in: `explicit`, THEOREMLLAMA_LEAN_PROJECT, or the repo root.
+
+    An explicit or configured directory without a lakefile is an error; None if no default exists."""
+    given = explicit if explicit is not None else os.environ.get(LEAN_PROJECT_ENV) or None
+    if given is not None:
+        path = Path(given).expanduser().resolve()
+        if not _has_lakefile(path):
+            source = "--lean-project" if explicit is not None else LEAN_PROJECT_ENV
+            raise UserError(f"{source}: {path} is not a Lean project (no lakefile.lean or lakefile.toml)")
+        return path
+    candidates = [Path(__file__).resolve().parents[2], *[Path.cwd(), *Path.cwd().parents]]
+    return next((p for p in candidates if _has_lakefile(p)), None)
+
+
+def _has_lakefile(path: Path) -> bool:
+    return (path / "lakefile.lean").is_file() or (path / "lakefile.toml").is_file()
+
+
+def find_lake() -> str | None:
+    """`lake` on PATH, or in elan's default home."""
+    found = shutil.which("lake")
+    if found:
+        return found
+    elan_home = Path(os.environ.get("ELAN_HOME") or Path.home() / ".elan")
+    lake = elan_home / "bin" / "lake"
+    return str(lake) if lake.is_file() and os.access(lake, os.X_OK) else None
+
+
+def resolve_repl_command(repl_cmd: str | list[str] | None = None,
+                         lean_project: str | None = None) -> tuple[list[str], str | None]:
+    """(argv, cwd) of the REPL to run; raises UserError with what to do when there is none."""
+    project = find_lean_project(lean_project)
+    cwd = str(project) if project is not None else None
+    given = repl_cmd if repl_cmd is not None else os.environ.get(REPL_CMD_ENV) or None
+    if given is not None:
+        argv = shlex.split(given) if isinstance(given, str) else [str(a) for a in given]
+        if not argv:
+            raise UserError("the Lean REPL command is empty (--repl-cmd or THEOREMLLAMA_REPL_CMD)")
+        _check_runnable(argv[0], cwd, "--repl-cmd" if repl_cmd is not None else REPL_CMD_ENV)
+        return argv, cwd
+    if project is None:
+        raise UserError("no Lean REPL is configured and no Lean project (lakefile.lean) was found: run "
+                        "`theoremllama setup-lean` in the theoremllama checkout, pass --repl-cmd CMD, or set "
+                        f"{REPL_CMD_ENV}")
+    binary = project / REPL_BINARY
+    lake = find_lake()
+    if not binary.is_file() or lake is None:
+        missing = "the REPL is not built" if lake else "Lean (elan/lake) is not installed"
+        raise UserError(f"no Lean REPL is configured: {missing} in {project}. Run `theoremllama setup-lean` "
+                        f"(installs elan, fetches Mathlib's cache and builds the REPL), or pass --repl-cmd CMD "
+                        f"(or set {REPL_CMD_ENV}) to use a REPL you already have")
+    return [lake, "env", str(binary)], cwd
+
+
+def _check_runnable(program: str, cwd: str | None, source: str) -> None:
+    if os.sep in program:
+        path = Path(cwd or ".") / program if not os.path.isabs(program) else Path(program)
+        ok = path.is_file() and os.access(path, os.X_OK)
+    else:
+        ok = shutil.which(program) is not None
+    if not ok:
+        raise UserError(f"{source}: the Lean REPL program `{program}` was not found or is not executable")
+
+
+# ----------------------------------------------------------------------------- the command
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--lean-project", default=None,
+                        help=f"the Lake project to set up (default: ${LEAN_PROJECT_ENV} or the repo root)")
+    parser.add_argument("--skip-cache", action="store_true",
+                        help="do not fetch Mathlib's prebuilt cache (build from source instead: hours)")
+
+
+def run(args: argparse.Namespace) -> int:
+    project = find_lean_project(args.lean_project)
+    if project is None:
+        raise UserError("no Lean project found: run `theoremllama setup-lean` from the theoremllama checkout "
+                        "(the directory holding lakefile.lean) or pass --lean-project DIR")
+    print(f"setup-lean: Lean project {project}")
+    lake = find_lake() or _install_elan()
+    print(f"setup-lean: lake is {lake}")
+    binary = project / REPL_BINARY
+    if not (project / ".lake" / "packages" / "mathlib").is_dir():
+        _require_network("https://github.com", "fetch Mathlib and the REPL (git clone)")
+    if not args.skip_cache:
+        _run_step([lake, "exe", "cache", "get"], project, "fetch Mathlib's prebuilt cache")
+    if not binary.is_file():
+        _run_step([lake, "build", "repl"], project, "build the Lean REPL")
+    if not binary.is_file():
+        raise UserError(f"`lake build repl` finished but {binary} does not exist: check the REPL requirement "
+                        f"in {project / 'lakefile.lean'}")
+    _smoke_test([lake, "env", str(binary)], project)
+    print("setup-lean: done. The harness now finds this REPL by itself; check proofs with\n"
+          "  theoremllama verify data/examples/minif2f_valid_commented.jsonl -o runs/examples.verdicts.jsonl")
+    return 0
+
+
+def _install_elan() -> str:
+    """Download and run elan's official installer (no default toolchain: the project pins one)."""
+    url = os.environ.get(ELAN_INSTALLER_ENV) or ELAN_INSTALLER_URL
+    print(f"setup-lean: elan (Lean's toolchain manager) is not installed; downloading its installer from {url}")
+    try:
+        with urllib.request.urlopen(url, timeout=NETWORK_TIMEOUT_S) as response:
+            script = response.read()
+    except Exception as e:  # URLError, timeouts, refused connections, HTTP errors: all mean the same here
+        raise UserError(
+            f"Lean is not installed (no `lake` on PATH or in ~/.elan/bin) and elan's installer could not be "
+            f"downloaded from {url} ({_reason(e)}). This machine seems to have no access to GitHub. Install elan "
+            f"by hand (https://github.com/leanprover/elan#installation) and rerun `theoremllama setup-lean`, "
+            f"or point the harness at an existing Lean REPL with --repl-cmd CMD or {REPL_CMD_ENV}.") from None
+    with tempfile.NamedTemporaryFile("wb", suffix="-elan-init.sh", delete=False) as f:
+        f.write(script)
+    try:
+        _run_step(["sh", f.name, "-y", "--default-toolchain", "none"], Path.cwd(), "install elan")
+    finally:
+        os.unlink(f.name)
+    lake = find_lake()
+    if lake is None:
+        raise UserError("elan's installer ran but `lake` is still not found: add ~/.elan/bin to PATH and rerun "
+                        "`theoremllama setup-lean`")
+    return lake
+
+
+def _reason(e: Exception) -> str:
+    reason = getattr(e, "reason", None) or e
+    return f"{type(e).__name__}: {reason}"
+
+
+def _require_network(url: str, purpose: str) -> None:
+    """Fail fast (one TCP connection attempt) instead of letting git or lake hang on a dead network."""
+    host = urlparse(url).hostname
+    try:
+        socket.create_connection((host, 443), timeout=NETWORK_TIMEOUT_S).close()
+    except OSError as e:
+        raise UserError(f"cannot reach {host} to {purpose} ({type(e).__name__}: {e}). Run "
+                        f"`theoremllama setup-lean` on a machine with internet access (then copy the project's "
+                        f".lake directory here), or point the harness at an existing Lean REPL with --repl-cmd "
+                        f"CMD or {REPL_CMD_ENV}.") from None
+
+
+def _run_step(argv: list[str], cwd: Path, what: str) -> None:
+    print(f"setup-lean: {what}: {shlex.join(argv)}", flush=True)
+    try:
+        done = subprocess.run(argv, cwd=cwd)
+    except OSError as e:
+        raise UserError(f"could not {what}: `{shlex.join(argv)}` did not start ({e})") from None
+    if done.returncode != 0:
+        raise UserError(f"could not {what}: `{shlex.join(argv)}` failed with exit status {done.returncode} "
+                        f"in {cwd} (its output is above); fix the cause and rerun `theoremllama setup-lean`")
+
+
+def _smoke_test(argv: list[str], project: Path) -> None:
+    from theoremllama.lean.protocol import ErrorResponse
+    from theoremllama.lean.repl import LeanRepl, ReplError
+
+    print("setup-lean: checking that the REPL answers", flush=True)
+    try:
+        with LeanRepl(argv, cwd=str(project), name="setup-lean") as repl:
+            reply = repl.command("example : 1 + 1 = 2 := rfl", timeout=300)
+    except ReplError as e:
+        raise UserError(f"the REPL was built but does not answer: {e}") from None
+    if isinstance(reply, ErrorResponse) or reply.errors:
+        what = reply.message if isinstance(reply, ErrorResponse) else reply.errors[0].data
+        raise UserError(f"the REPL was built but rejects `example : 1 + 1 = 2 := rfl`: {what}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    from theoremllama.cli import main
+
+    sys.exit(main(["setup-lean", *sys.argv[1:]]))

@@ -1,0 +1,442 @@
+"""Check many proofs with a pool of Lean REPL workers: `Verifier.verify_many(jobs) -> [Verdict]`.
+
+    with Verifier(workers=8, timeout=60) as v:
+        verdicts = v.verify_many([VerifyJob(id="p1", header="import Mathlib",
+                                            statement="theorem p1 : (2 : ℕ) + 2 = 4 :=",
+                                            proof="by norm_num")], out_path="runs/p.verdicts.jsonl")
+
+What a job becomes (`prepare_job`): the header (the job's `header` plus any import / set_option /
+open lines at the top of its statement) and the body `statement + " " + proof`. The generated
+part is only the proof: a trailing `by` of the statement (MiniF2F statements end in `:= by\\n`)
+is moved to the proof, a proof that repeats the statement has the repetition cut off, and the
+forbidden-construct policy (`policy.py`) is applied to the proof before anything runs. The code a
+verdict's positions refer to is `job_code(prepared) = header + body` (`PreparedJob.code`).
+
+The pool: up to `workers` threads, each owning one `Worker` (one REPL process bound to one
+header, see `worker.py`); the REPL processes do the CPU work, the threads only wait on pipes.
+Jobs queue per header. A job whose header has no worker gets a new one while the pool has room;
+when it is full, the least recently used idle worker is retired (its process closed) and takes
+the new header. A header with more queued jobs than idle workers also gets a new worker while
+the pool has room. So with K headers and W workers, jobs submitted together import each header
+once per worker that serves it (plus once per restart after a fault or a recycle), and one
+header with at least W jobs imports exactly W times.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import itertools
+import os
+import re
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field, replace
+from typing import Sequence
+
+from tqdm import tqdm
+
+from theoremllama.errors import UserError
+from theoremllama.lean.header import canonical_header, join_header, split_header
+from theoremllama.lean.policy import Violation, describe, find_forbidden
+from theoremllama.lean.syntax import mask
+from theoremllama.lean.verdict import Verdict
+
+
+@dataclass
+class VerifyJob:
+    """One proof to check."""
+
+    id: str
+    """The caller's id for this proof; verdicts carry it back."""
+    statement: str
+    """`theorem NAME ... :=` (a trailing `by` is moved to the proof; header lines at the top are
+    moved to the header)."""
+    proof: str
+    """What follows `:=`, e.g. "by\\n  norm_num" (a repeated statement at its start is cut off)."""
+    header: str = ""
+    """import / set_option / open lines, e.g. "import Mathlib\\nopen Real"."""
+
+
+@dataclass(frozen=True)
+class PreparedJob:
+    """A job as a worker checks it."""
+
+    id: str
+    header: str
+    """The canonical header: the key of the worker that checks this job."""
+    header_block: str
+    """The header as submitted (ending in a newline, or empty)."""
+    statement: str
+    """The statement, ending in `:=`, without header lines."""
+    name: str
+    """The theorem's name as written (checked as `_root_.NAME`)."""
+    body: str
+    """`statement + " " + proof`: what runs in the header's environment."""
+    proof_offset: int
+    """Where the proof starts in `body`."""
+    violations: tuple[Violation, ...] = ()
+    """Forbidden constructs in the proof (positions in `code`)."""
+
+    @property
+    def header_lines(self) -> int:
+        return self.header_block.count("\n")
+
+    @property
+    def code(self) -> str:
+        """The submitted code, as checked: verdict positions refer to it."""
+        return self.header_block + self.body
+
+
+_DECL = re.compile(r"(?<![\w.'])(?:theorem|lemma)\s+(?P<name>[^\s(){}\[\]⦃⦄:,]+)")
+_TRAILING_BY = re.compile(r"(?<![\w.'])by\s*$")
+_LEADING_BY = re.compile(r"\s*by(?![\w'!?])")
+
+
+def prepare_job(job: VerifyJob) -> PreparedJob:
+    """Normalise a job (see the module docstring); raises UserError if it cannot be checked."""
+    if not isinstance(job.statement, str) or not isinstance(job.proof, str):
+        raise UserError(f"job {job.id!r}: statement and proof must be strings")
+    split = split_header(job.statement)
+    header_block = join_header(job.header or "", split.header)
+    statement = split.body  # leading blank lines kept: positions stay those of the submission
+    masked = mask(statement)
+    decl = _DECL.search(masked)
+    if decl is None:
+        raise UserError(f"job {job.id!r}: the statement is not a `theorem` or `lemma` declaration: "
+                        f"{statement[:100]!r}")
+    name = decl.group("name").removeprefix("_root_.")
+    by = _TRAILING_BY.search(masked)
+    had_by = by is not None and masked[:by.start()].rstrip().endswith(":=")
+    if had_by:
+        statement = statement[:by.start()].rstrip()
+    else:
+        statement = statement.rstrip()
+    proof = strip_repeated_statement(job.proof, statement, statement[decl.start():])
+    if not mask(statement).rstrip().endswith(":="):
+        statement += " :="
+        if proof.lstrip().startswith(":="):
+            proof = proof.lstrip()[2:]
+    if had_by and not _LEADING_BY.match(mask(proof)):
+        proof = _attach_by(proof)
+    body = statement + " " + proof
+    header_lines = header_block.count("\n")
+    violations = tuple(replace(v, line=v.line + header_lines)
+                       for v in find_forbidden(body, start=len(statement) + 1))
+    return PreparedJob(id=str(job.id), header=canonical_header(header_block), header_block=header_block,
+                       statement=statement, name=name, body=body, proof_offset=len(statement) + 1,
+                       violations=violations)
+
+
+def strip_repeated_statement(proof: str, *statements: str) -> str:
+    """`proof` without a leading copy of a statement (compared ignoring whitespace)."""
+    for statement in statements:
+        want = "".join(statement.split())
+        if not want:
+            continue
+        i = _after_prefix(proof, want)
+        if i is None:  # e.g. the model wrote the header again before the statement
+            rest = split_header(proof).body
+            j = _after_prefix(rest, want)
+            if j is not None:
+                return rest[j:]
+        else:
+            return proof[i:]
+    return proof
+
+
+def _after_prefix(text: str, want: str) -> int | None:
+    """The offset in `text` just after the non-whitespace characters `want`, or None."""
+    k = 0
+    for i, c in enumerate(text):
+        if c.isspace():
+            continue
+        if k < len(want) and c == want[k]:
+            k += 1
+            if k == len(want):
+                return i + 1
+        else:
+            return None
+    return None
+
+
+def _attach_by(proof: str) -> str:
+    """`by` + a tactic proof: `by tac` for a one-liner, else `by` on its own line, so that the
+    tactic block keeps its indentation (MiniF2F prompts end in `:= by\n`, completions are indented)."""
+    if "\n" in proof.strip("\n") or proof[:1].isspace():
+        return "by\n" + proof.lstrip("\n")
+    return "by " + proof
+
+
+# ----------------------------------------------------------------------------- the pool
+
+@dataclass
+class _Task:
+    job: PreparedJob
+    future: concurrent.futures.Future
+    seq: int
+
+
+@dataclass
+class _Slot:
+    """A pool thread and the worker it currently owns (state guarded by the pool's lock)."""
+
+    header: str
+    worker: object = None
+    busy: bool = False
+    last_used: float = field(default_factory=time.monotonic)
+    thread: threading.Thread | None = None
+
+
+def default_workers() -> int:
+    """CPU count - 1, at least 1 (one core left for the rest of the machine)."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cpus = os.cpu_count() or 1
+    return max(1, cpus - 1)
+
+
+class Verifier:
+    """A pool of REPL workers that turns `VerifyJob`s into `Verdict`s."""
+
+    def __init__(self, repl_cmd: str | list[str] | None = None, *, workers: int | None = None,
+                 timeout: float = 60.0, mem_gb: float | None = None, max_uses: int = 200,
+                 max_rss_gb: float | None = None, lean_project: str | None = None, progress: bool = True):
+        """
+        repl_cmd: the REPL command (string or argv); None: THEOREMLLAMA_REPL_CMD, else the REPL
+            built by `theoremllama setup-lean` (see `setup.resolve_repl_command`).
+        workers: REPL processes at most (default: CPU count - 1, at least 1).
+        timeout: wall-clock seconds per proof; on expiry the REPL is killed, verdict `timeout`.
+        mem_gb: address-space cap per REPL process (RLIMIT_AS), in GiB; verdict `memory` when hit.
+        max_uses: proofs per REPL process before it is recycled (the REPL never frees environments).
+        max_rss_gb: recycle a REPL whose resident memory exceeds this after a proof.
+        lean_project: the Lake project the REPL runs in (cwd).
+        progress: show a tqdm progress bar in verify_many.
+        """
+        from theoremllama.lean.setup import resolve_repl_command
+        from theoremllama.lean.worker import Counters, ReferenceTypes, WorkerLimits
+
+        if timeout <= 0:
+            raise UserError(f"timeout must be positive, got {timeout}")
+        if workers is not None and workers < 1:
+            raise UserError(f"workers must be at least 1, got {workers}")
+        if max_uses < 1:
+            raise UserError(f"max_uses must be at least 1, got {max_uses}")
+        for label, value in (("mem_gb", mem_gb), ("max_rss_gb", max_rss_gb)):
+            if value is not None and value <= 0:
+                raise UserError(f"{label} must be positive, got {value}")
+        self.argv, self.cwd = resolve_repl_command(repl_cmd, lean_project)
+        self.workers = workers or default_workers()
+        self.timeout = float(timeout)
+        self.progress = progress
+        self.limits = WorkerLimits(
+            timeout=self.timeout, max_uses=max_uses,
+            mem_limit_bytes=int(mem_gb * 2**30) if mem_gb else None,
+            max_rss_bytes=int(max_rss_gb * 2**30) if max_rss_gb else None)
+        self._counters = Counters()
+        self._references = ReferenceTypes()
+        self._cond = threading.Condition()
+        self._queues: dict[str, deque[_Task]] = {}
+        self._slots: list[_Slot] = []
+        self._seq = itertools.count()
+        self._names = itertools.count()
+        self._closed = False
+        self._verified = 0
+        self._first_submit: float | None = None
+        self._last_done: float | None = None
+
+    # ------------------------------------------------------------------ public API
+
+    def submit(self, job: VerifyJob) -> concurrent.futures.Future:
+        """Queue one job; the future resolves to its Verdict (for pipelining generation and checking).
+
+        Raises UserError at once for a job that cannot be checked (no theorem in the statement)."""
+        return self._submit_prepared([prepare_job(job)])[0]
+
+    def verify_many(self, jobs: Sequence[VerifyJob], out_path: str | None = None) -> list[Verdict]:
+        """One verdict per job, in input order. With `out_path`, each verdict is appended to that
+        JSONL file as soon as it is known (flushed per line; a truncated last line left by a killed
+        run is repaired first)."""
+        prepared = [prepare_job(job) for job in jobs]  # every job is valid before anything runs
+        writer = None
+        if out_path is not None:
+            from theoremllama.data.jsonl import JsonlWriter
+            writer = JsonlWriter(out_path)
+        futures = self._submit_prepared(prepared)
+        where = {f: i for i, f in enumerate(futures)}
+        results: list[Verdict | None] = [None] * len(futures)
+        counts: dict[str, int] = {}
+        bar = tqdm(total=len(futures), desc="verify", unit="proof", disable=not self.progress, dynamic_ncols=True)
+        try:
+            for f in concurrent.futures.as_completed(futures):
+                verdict = f.result()
+                results[where[f]] = verdict
+                if writer is not None:
+                    writer.write(verdict)
+                counts[verdict.reason] = counts.get(verdict.reason, 0) + 1
+                bar.set_postfix_str(" ".join(f"{k}={v}" for k, v in sorted(counts.items())), refresh=False)
+                bar.update(1)
+        finally:
+            bar.close()
+            if writer is not None:
+                writer.close()
+            self._cancel([f for f in futures if not f.done()])
+        return results  # type: ignore[return-value]
+
+    def stats(self) -> dict:
+        """Counts so far: workers, header_imports, restarts, busy_seconds, wall_seconds, verified."""
+        with self._cond:
+            start, end = self._first_submit, self._last_done
+            busy = any(slot.busy for slot in self._slots) or any(self._queues.values())
+            if start is None:
+                wall = 0.0
+            else:
+                wall = (time.monotonic() if busy or end is None else end) - start
+            return {"workers": self.workers, "header_imports": self._counters.header_imports,
+                    "restarts": self._counters.restarts, "busy_seconds": round(self._counters.busy_seconds, 4),
+                    "wall_seconds": round(wall, 4), "verified": self._verified}
+
+    def close(self) -> None:
+        """Stop the pool: queued jobs are cancelled, REPL processes are killed, threads joined."""
+        with self._cond:
+            self._closed = True
+            pending = [t for q in self._queues.values() for t in q]
+            self._queues.clear()
+            slots = list(self._slots)
+            self._cond.notify_all()
+        for task in pending:
+            task.future.cancel()
+        for slot in slots:
+            worker = slot.worker
+            if worker is not None:
+                worker.discard()  # unblocks a thread waiting on its REPL (it then sees `closed`)
+        for slot in slots:
+            if slot.thread is not None and slot.thread is not threading.current_thread():
+                slot.thread.join(timeout=10)
+
+    def __enter__(self) -> "Verifier":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ scheduling
+
+    def _submit_prepared(self, prepared: list[PreparedJob]) -> list[concurrent.futures.Future]:
+        futures = []
+        rejected: list[tuple[concurrent.futures.Future, Verdict]] = []
+        with self._cond:
+            if self._closed:
+                raise UserError("this Verifier is closed")
+            if self._first_submit is None:
+                self._first_submit = time.monotonic()
+            for job in prepared:
+                future: concurrent.futures.Future = concurrent.futures.Future()
+                futures.append(future)
+                if job.violations:  # rejected before anything runs
+                    rejected.append((future, Verdict(id=job.id, passed=False, reason="forbidden",
+                                                     detail=describe(list(job.violations)))))
+                    self._count_done_locked()
+                    continue
+                self._queues.setdefault(job.header, deque()).append(_Task(job, future, next(self._seq)))
+                self._maybe_spawn_locked(job.header)
+            self._cond.notify_all()
+        for future, verdict in rejected:
+            future.set_result(verdict)
+        return futures
+
+    def _maybe_spawn_locked(self, header: str) -> None:
+        """A new worker for `header` if the pool has room and the header lacks idle workers."""
+        if len(self._slots) >= self.workers:
+            return
+        mine = [s for s in self._slots if s.header == header]
+        idle = sum(1 for s in mine if not s.busy)
+        if mine and len(self._queues[header]) <= idle:
+            return
+        slot = _Slot(header=header)
+        slot.thread = threading.Thread(target=self._serve, args=(slot,), daemon=True,
+                                       name=f"lean-worker-{next(self._names)}")
+        self._slots.append(slot)
+        slot.thread.start()
+
+    def _next_task_locked(self, slot: _Slot) -> _Task | None:
+        """The next task for this idle slot (switching it to another header if it should), or None."""
+        queue = self._queues.get(slot.header)
+        if queue:
+            return queue.popleft()
+        # Its own header has nothing queued. Another header with queued jobs and no idle worker
+        # needs a worker: the least recently used idle worker is the one retired for it.
+        idle_ids = {id(s) for s in self._slots if not s.busy and not self._queues.get(s.header)}
+        waiting = [(q[0].seq, h) for h, q in self._queues.items() if q and not any(
+            s.header == h and not s.busy for s in self._slots)]
+        if not waiting:
+            return None
+        lru = min((s for s in self._slots if id(s) in idle_ids), key=lambda s: s.last_used)
+        if lru is not slot:
+            return None
+        slot.header = min(waiting)[1]
+        return self._queues[slot.header].popleft()
+
+    def _serve(self, slot: _Slot) -> None:
+        """A pool thread: take tasks for its header, check them, switch header when retired."""
+        from theoremllama.lean.repl import LeanRepl
+        from theoremllama.lean.worker import Worker
+
+        def make_repl() -> LeanRepl:
+            return LeanRepl(self.argv, cwd=self.cwd, mem_limit_bytes=self.limits.mem_limit_bytes,
+                            name=slot.thread.name if slot.thread else "repl")
+
+        while True:
+            with self._cond:
+                task = None
+                while not self._closed:
+                    task = self._next_task_locked(slot)
+                    if task is None:
+                        self._cond.wait()
+                    elif task.future.set_running_or_notify_cancel():
+                        break
+                    # else: cancelled while queued; take the next one
+                if task is None:
+                    break
+                slot.busy = True
+                worker, header = slot.worker, slot.header
+            if worker is None or worker.header != header:
+                if worker is not None:
+                    worker.close()  # retired: its header is no longer needed here
+                worker = Worker(header, make_repl, self.limits, self._counters, self._references)
+                with self._cond:
+                    slot.worker = worker
+            verdict: Verdict | None = None
+            try:
+                verdict = worker.check(task.job)
+            except BaseException as e:  # a bug, or a setup problem (the REPL cannot start): surface it
+                worker.discard()
+                failure = e
+            with self._cond:
+                slot.busy = False
+                slot.last_used = time.monotonic()
+                self._count_done_locked()
+                self._cond.notify_all()
+            if verdict is not None:
+                task.future.set_result(verdict)
+            else:
+                task.future.set_exception(failure)
+        worker = slot.worker
+        if worker is not None:
+            worker.discard()
+
+    def _count_done_locked(self) -> None:
+        self._verified += 1
+        self._last_done = time.monotonic()
+
+    def _cancel(self, futures: list[concurrent.futures.Future]) -> None:
+        """Drop queued tasks whose futures nobody waits for any more (e.g. after Ctrl-C)."""
+        if not futures:
+            return
+        dropped = set(map(id, futures))
+        with self._cond:
+            for header, queue in self._queues.items():
+                self._queues[header] = deque(t for t in queue if id(t.future) not in dropped)
+        for f in futures:
+            f.cancel()

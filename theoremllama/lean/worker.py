@@ -1,0 +1,303 @@
+"""One verification worker: a Lean REPL process bound to one header, and the checks it runs.
+
+For each proof (a `PreparedJob`, see `verifier.py`) a worker:
+  1. imports its header once per process (`{"cmd": header}`) and keeps that environment;
+  2. runs the body, `statement + " " + proof`, in the header's environment;
+  3. if Lean reports neither an error nor a sorry, runs in the resulting environment
+         set_option pp.all true in
+         #check @_root_.NAME
+         #print axioms _root_.NAME
+     (always `_root_.`: the proof may leave a namespace open in which NAME means another constant)
+     and compares the printed type with the reference type of the statement: the same `#check`
+     run after `statement sorry` in the header-only environment (computed once per statement and
+     shared by the pool: the text of a type in a given header environment does not depend on the
+     process that prints it);
+  4. turns what it saw into a `Verdict`, in the order of precedence of `verdict.py`.
+
+Faults cost only the proof that caused them: on a timeout the REPL's process group is killed
+(by `LeanRepl`), on a crash, garbage output or running out of memory the process is gone; the
+worker starts a new process (and re-imports the header) for its next proof. After `max_uses`
+proofs, or above `max_rss_bytes` of resident memory (the REPL never frees environments), the
+process is recycled the same way.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable
+
+from theoremllama.lean.protocol import CommandResponse, ErrorResponse, Message
+from theoremllama.lean.repl import LeanRepl, ReplDied, ReplError, ReplGarbage, ReplTimeout
+from theoremllama.lean.syntax import normalize_whitespace
+from theoremllama.lean.verdict import ALLOWED_AXIOMS, Verdict
+
+if TYPE_CHECKING:
+    from theoremllama.lean.verifier import PreparedJob
+
+HEADER_TIMEOUT_S = 600.0
+"""Importing a header (Mathlib: seconds to a minute) is not the proof's fault: it gets its own limit."""
+
+_AXIOMS = re.compile(r"depends on axioms:\s*\[(?P<list>[^\]]*)\]|does not depend on any axioms")
+
+
+def check_commands(name: str) -> str:
+    """The commands that print NAME's elaborated type (line 2) and its axioms (line 3)."""
+    return f"set_option pp.all true in\n#check @_root_.{name}\n#print axioms _root_.{name}"
+
+
+def reference_code(statement: str, name: str) -> str:
+    """The statement proved by `sorry`, then the same `#check`: its type in the header env."""
+    return f"{statement} sorry\n\nset_option pp.all true in\n#check @_root_.{name}"
+
+
+def printed_type(messages: list[Message]) -> str | None:
+    """The type from a `#check @c` info message (`@c : TYPE`), whitespace-normalised."""
+    for m in messages:
+        if m.severity == "info" and " : " in m.data and not _AXIOMS.search(m.data):
+            return normalize_whitespace(m.data.split(" : ", 1)[1])
+    return None
+
+
+def printed_axioms(messages: list[Message]) -> list[str] | None:
+    """The axioms listed by `#print axioms` (real Lean's wording), or None if it printed none."""
+    for m in messages:
+        found = _AXIOMS.search(m.data) if m.severity == "info" else None
+        if found:
+            listed = found.group("list")
+            return [a.strip() for a in listed.split(",") if a.strip()] if listed is not None else []
+    return None
+
+
+@dataclass
+class WorkerLimits:
+    """What the pool configures for every worker."""
+
+    timeout: float
+    """Wall-clock seconds for one proof (its run, the checks and, if needed, the reference)."""
+    mem_limit_bytes: int | None = None
+    """RLIMIT_AS for each REPL process."""
+    max_uses: int = 200
+    """Proofs checked by one process before it is recycled."""
+    max_rss_bytes: int | None = None
+    """Resident memory above which a process is recycled after its current proof."""
+
+
+@dataclass
+class Counters:
+    """Pool-wide counts, updated by workers (thread-safe)."""
+
+    header_imports: int = 0
+    restarts: int = 0
+    busy_seconds: float = 0.0
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, *, header_imports: int = 0, restarts: int = 0, busy_seconds: float = 0.0) -> None:
+        with self.lock:
+            self.header_imports += header_imports
+            self.restarts += restarts
+            self.busy_seconds += busy_seconds
+
+
+class ReferenceTypes:
+    """Statement -> its elaborated type in the header-only environment, shared by all workers."""
+
+    def __init__(self) -> None:
+        self._types: dict[tuple[str, str], str | None] = {}
+        self._lock = threading.Lock()
+
+    def get(self, header: str, statement: str) -> tuple[bool, str | None]:
+        with self._lock:
+            key = (header, statement)
+            return (key in self._types, self._types.get(key))
+
+    def put(self, header: str, statement: str, type_text: str | None) -> None:
+        with self._lock:
+            self._types[(header, statement)] = type_text
+
+
+class _Outcome(Exception):
+    """Raised inside a check to end it with a verdict (reason, detail)."""
+
+    def __init__(self, reason: str, detail: str):
+        super().__init__(detail)
+        self.reason, self.detail = reason, detail
+
+
+class Worker:
+    """One REPL process (started lazily, restarted after faults) serving one header."""
+
+    def __init__(self, header: str, make_repl: Callable[[], LeanRepl], limits: WorkerLimits,
+                 counters: Counters, references: ReferenceTypes):
+        self.header = header
+        self._make_repl = make_repl
+        self.limits = limits
+        self.counters = counters
+        self.references = references
+        self.repl: LeanRepl | None = None
+        self.header_env: int | None = None
+        self.header_error: str | None = None
+        self.uses = 0
+
+    # ------------------------------------------------------------------ process lifetime
+
+    def _ensure_header(self) -> None:
+        """Start a process and import the header, unless that is done."""
+        if self.repl is not None and self.repl.alive and self.header_env is not None:
+            return
+        if self.header_error is not None:
+            return
+        self.discard()
+        self.repl = self._make_repl()
+        self.counters.add(header_imports=1)
+        reply = self.repl.command(self.header, timeout=max(HEADER_TIMEOUT_S, self.limits.timeout))
+        if isinstance(reply, ErrorResponse):
+            self.header_error = f"the header was refused: {reply.message}"
+        elif reply.errors:
+            first = reply.errors[0]
+            self.header_error = f"the header has an error at line {first.pos.line}: {_first_line(first.data)}"
+        elif reply.env is None:
+            self.header_error = "the REPL gave no environment for the header"
+        else:
+            self.header_env = reply.env
+
+    def discard(self) -> None:
+        """Kill the process (if any); the next proof starts a fresh one."""
+        if self.repl is not None:
+            self.repl.kill()
+        self.repl, self.header_env, self.uses = None, None, 0
+
+    def close(self) -> None:
+        """Polite shutdown, for retiring a worker whose header is no longer needed."""
+        if self.repl is not None:
+            self.repl.close()
+        self.repl, self.header_env = None, None
+
+    def _recycle_if_due(self) -> None:
+        repl = self.repl
+        if repl is None or not repl.alive:
+            return
+        if self.uses >= self.limits.max_uses or (
+                self.limits.max_rss_bytes is not None and repl.rss_bytes() > self.limits.max_rss_bytes):
+            self.counters.add(restarts=1)
+            repl.close()
+            self.repl, self.header_env, self.uses = None, None, 0
+
+    # ------------------------------------------------------------------ one proof
+
+    def check(self, job: PreparedJob) -> Verdict:
+        """Check one proof; never raises for anything Lean or the REPL process does."""
+        start = time.monotonic()
+        deadline = start + self.limits.timeout
+        messages: list[dict] = []
+        axioms: list[str] = []
+        try:
+            try:
+                self._ensure_header()
+            except ReplTimeout:
+                raise _Outcome("timeout", f"importing the header took longer than "
+                                          f"{max(HEADER_TIMEOUT_S, self.limits.timeout):g}s")
+            if self.header_error is not None:
+                raise _Outcome("error", self.header_error)
+            self.uses += 1
+            reply = self._command(job.body, self.header_env, deadline)
+            messages = [_shift(m, job.header_lines) for m in reply.messages]
+            if reply.errors:
+                first = reply.errors[0]
+                raise _Outcome("error", f"line {first.pos.line + job.header_lines}:{first.pos.column}: "
+                                        f"{_first_line(first.data)}")
+            if reply.has_sorry:
+                where = next((s.pos for s in reply.sorries if s.pos is not None), None)
+                at = f" at line {where.line + job.header_lines}:{where.column}" if where else ""
+                raise _Outcome("sorry", f"the proof uses sorry{at}")
+            if reply.env is None:
+                raise _Outcome("crash", "the REPL gave no environment for the proof")
+            checked = self._command(check_commands(job.name), reply.env, deadline)
+            found_axioms = printed_axioms(checked.messages)
+            if found_axioms is not None:
+                axioms = found_axioms
+            if "sorryAx" in axioms:
+                raise _Outcome("sorry", "the theorem depends on sorryAx")
+            candidate = printed_type(checked.messages)
+            if candidate is None:
+                why = _first_line(checked.errors[0].data) if checked.errors else "nothing printed"
+                raise _Outcome("statement", f"no theorem `{job.name}` in the root namespace after the proof ({why})")
+            reference = self._reference(job, deadline)
+            if reference is None:
+                raise _Outcome("statement", "the statement's own type could not be printed in the header environment")
+            if candidate != reference:
+                raise _Outcome("statement", f"the proved theorem's type differs from the statement's: expected "
+                                            f"`{_clip(reference)}`, got `{_clip(candidate)}`")
+            if found_axioms is None:
+                raise _Outcome("axiom", "`#print axioms` printed no axiom list")
+            outside = [a for a in axioms if a not in ALLOWED_AXIOMS]
+            if outside:
+                raise _Outcome("axiom", f"depends on axioms outside the whitelist: {', '.join(outside)}")
+            reason, detail = "ok", ""
+        except _Outcome as o:
+            reason, detail = o.reason, o.detail
+        except ReplTimeout:
+            self.counters.add(restarts=1)
+            self.discard()
+            reason, detail = "timeout", f"no answer within {self.limits.timeout:g}s (REPL killed and restarted)"
+        except ReplDied as e:
+            self.counters.add(restarts=1)
+            self.discard()
+            if e.out_of_memory:
+                cap = self.limits.mem_limit_bytes
+                reason = "memory"
+                detail = "the REPL ran out of memory" + (f" (cap {cap / 2**30:g} GiB)" if cap else "")
+            else:
+                reason, detail = "crash", _first_line(str(e))
+        except ReplGarbage as e:
+            self.counters.add(restarts=1)
+            self.discard()
+            reason, detail = "crash", f"{_first_line(str(e))}; it printed {e.text[:120]!r}"
+        except ReplError as e:  # any other REPL failure
+            self.counters.add(restarts=1)
+            self.discard()
+            reason, detail = "crash", _first_line(str(e))
+        finally:
+            self._recycle_if_due()
+            self.counters.add(busy_seconds=time.monotonic() - start)
+        return Verdict(id=job.id, passed=reason == "ok", reason=reason, messages=messages, axioms=axioms,
+                       seconds=round(time.monotonic() - start, 4), detail=detail)
+
+    def _command(self, code: str, env: int | None, deadline: float) -> CommandResponse:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise _Outcome("timeout", f"no answer within {self.limits.timeout:g}s")
+        reply = self.repl.command(code, env, timeout=remaining)
+        if isinstance(reply, ErrorResponse):
+            raise _Outcome("error", f"the REPL refused the code: {_first_line(reply.message)}")
+        return reply
+
+    def _reference(self, job: PreparedJob, deadline: float) -> str | None:
+        known, type_text = self.references.get(self.header, job.statement)
+        if known:
+            return type_text
+        reply = self._command(reference_code(job.statement, job.name), self.header_env, deadline)
+        check_line = reference_code(job.statement, job.name).count("\n")  # the `#check` is the last line
+        type_text = printed_type([m for m in reply.messages if m.pos.line >= check_line])
+        self.references.put(self.header, job.statement, type_text)
+        return type_text
+
+
+def _shift(message: Message, lines: int) -> dict:
+    """A message as a dict, its positions moved from the body to the submitted code."""
+    d = message.to_dict()
+    for key in ("pos", "endPos"):
+        if d.get(key) and d[key]["line"] > 0:
+            d[key] = {"line": d[key]["line"] + lines, "column": d[key]["column"]}
+    return d
+
+
+def _first_line(text: str) -> str:
+    text = text.strip()
+    return text.splitlines()[0] if text else ""
+
+
+def _clip(text: str, limit: int = 160) -> str:
+    return text if len(text) <= limit else text[:limit - 3] + "..."

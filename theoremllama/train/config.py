@@ -1,0 +1,206 @@
+"""The training recipe's configuration: a YAML file, checked, with `--set key=value` overrides.
+
+Every key is documented on `TrainConfig` below; `train/sft.yaml` is the annotated full example.
+A wrong key or value raises a UserError naming the key, before any model is loaded.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from theoremllama.errors import UserError
+
+# TrainingArguments fields the recipe sets itself (from the keys above them), so `trainer:` may not.
+RECIPE_OWNED_ARGS = ("output_dir", "seed", "data_seed", "deepspeed", "bf16", "fp16", "use_cpu",
+                     "remove_unused_columns", "train_sampling_strategy", "gradient_checkpointing",
+                     "activation_checkpointing",
+                     "resume_from_checkpoint", "ignore_data_skip")
+
+PRECISIONS = ("auto", "bf16", "fp16", "fp32")
+
+
+@dataclass
+class ModelConfig:
+    """Which model to fine-tune: exactly one of `name_or_path` and `from_config`."""
+
+    name_or_path: str | None = None
+    """A hub id or a local directory with HF weights (e.g. `meta-llama/Meta-Llama-3-8B-Instruct`)."""
+    from_config: dict | None = None
+    """An HF config as a mapping (must include `model_type`): a model with random weights, for
+    smoke runs and tests. Its `vocab_size` defaults to the tokenizer's."""
+    attn_implementation: str | None = None
+    """`sdpa`, `flash_attention_2`, `eager`; None lets transformers choose."""
+
+
+@dataclass
+class LoraConfig:
+    """Low-rank adapters (peft) instead of full fine-tuning."""
+
+    r: int = 16
+    """Adapter rank."""
+    alpha: int = 32
+    """Scaling numerator (`lora_alpha`)."""
+    dropout: float = 0.05
+    """Dropout on the adapter input."""
+    target_modules: list[str] = field(default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj",
+                                                              "gate_proj", "up_proj", "down_proj"])
+    """Module names that get adapters (Llama's attention and MLP projections)."""
+
+
+@dataclass
+class TrainConfig:
+    """One training run. Paths are relative to the working directory."""
+
+    model: ModelConfig
+    """The model to fine-tune (see ModelConfig)."""
+    data: str
+    """Training records: OBT JSONL, a JSON list, or an HF `datasets` directory (split `train`)."""
+    output_dir: str
+    """Where checkpoints (`checkpoint-STEP/`, HF format), `run_info.json`, `data_order.jsonl`
+    and the final model (`final/`) go."""
+    tokenizer: str | None = None
+    """Tokenizer hub id or path; default: the model's `name_or_path`. Must have a chat template."""
+    max_seq_len: int = 4096
+    """Tokens per training sequence (block training fills it with worked examples)."""
+    block_training: bool = True
+    """Preceding records (in training order) as in-context examples (see `block.py`)."""
+    block_fill: str = "exact"
+    """`exact`: fill the sequence to max_seq_len, the farthest example cut at its front;
+    `whole`: whole examples only."""
+    curriculum: bool = True
+    """Train easy-to-hard by `curriculum.difficulty` in that fixed order; false: a permutation
+    fixed by `seed`."""
+    seed: int = 42
+    """Seed for initialisation, dropout and (without curriculum) the data order."""
+    deepspeed: str | None = None
+    """A DeepSpeed JSON config (`train/ds_zero{1,2,3}.json`, `train/ds_zero3_offload.json`);
+    None trains without DeepSpeed."""
+    precision: str = "auto"
+    """`auto` (bf16 on GPUs that support it, else fp32), `bf16`, `fp16` or `fp32`."""
+    gradient_checkpointing: bool = False
+    """Recompute activations in the backward pass (less memory, ~30% more compute)."""
+    lora: LoraConfig | None = None
+    """Train LoRA adapters instead of all weights (None: full fine-tuning)."""
+    resume: str = "auto"
+    """`auto`: continue from the last `checkpoint-*` in output_dir if there is one; `never`;
+    or the path of a checkpoint directory."""
+    log_data_order: bool = True
+    """Append one line per micro-batch to `data_order.jsonl`: step, rank and the records' idx."""
+    trainer: dict[str, Any] = field(default_factory=dict)
+    """Passed to `transformers.TrainingArguments` as is (batch size, learning rate, schedule,
+    epochs or max_steps, logging/save steps...), except the keys in RECIPE_OWNED_ARGS."""
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def _typed(cls, values: Any, where: str):
+    """Build dataclass `cls` from a mapping, naming the offending key on any mismatch."""
+    if not isinstance(values, dict):
+        raise UserError(f"config key '{where or 'top level'}': expected a mapping, got {type(values).__name__}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    prefix = f"{where}." if where else ""
+    unknown = [k for k in values if k not in fields]
+    if unknown:
+        raise UserError(f"unknown config key '{prefix}{unknown[0]}' (known: {', '.join(fields)})")
+    out = {}
+    for name, f in fields.items():
+        if name not in values:
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                raise UserError(f"config key '{prefix}{name}' is required")
+            continue
+        value, kind = values[name], str(f.type)
+        key = prefix + name
+        if name == "model":
+            value = _typed(ModelConfig, value, key)
+        elif name == "lora":
+            value = None if value is None else _typed(LoraConfig, {} if value is True else value, key)
+        elif value is None and "None" in kind:
+            pass
+        elif kind.startswith("bool") and not isinstance(value, bool):
+            raise UserError(f"config key '{key}': expected true or false, got {value!r}")
+        elif kind.startswith("int") and (isinstance(value, bool) or not isinstance(value, int)):
+            raise UserError(f"config key '{key}': expected an integer, got {value!r}")
+        elif kind.startswith("float") and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise UserError(f"config key '{key}': expected a number, got {value!r}")
+        elif kind.startswith("str") and not isinstance(value, str):
+            raise UserError(f"config key '{key}': expected a string, got {value!r}")
+        elif kind.startswith("dict") and not isinstance(value, dict):
+            raise UserError(f"config key '{key}': expected a mapping, got {value!r}")
+        elif kind.startswith("list") and not isinstance(value, list):
+            raise UserError(f"config key '{key}': expected a list, got {value!r}")
+        out[name] = value
+    return cls(**out)
+
+
+def apply_overrides(raw: dict, overrides: list[str]) -> dict:
+    """Apply `key=value` / `a.b.c=value` overrides; values are parsed as YAML (`true`, `1e-5`, `[a, b]`)."""
+    for item in overrides:
+        if "=" not in item:
+            raise UserError(f"--set expects key=value, got {item!r}")
+        dotted, text = item.split("=", 1)
+        node = raw
+        parts = dotted.strip().split(".")
+        for part in parts[:-1]:
+            if node.get(part) is None:
+                node[part] = {}
+            if not isinstance(node[part], dict):
+                raise UserError(f"--set {dotted}: config key '{part}' is not a mapping")
+            node = node[part]
+        node[parts[-1]] = yaml.safe_load(text)
+    return raw
+
+
+def check(cfg: TrainConfig) -> TrainConfig:
+    """Checks across keys (each failure names the key)."""
+    m = cfg.model
+    if (m.name_or_path is None) == (m.from_config is None):
+        raise UserError("config key 'model': give exactly one of 'model.name_or_path' and 'model.from_config'")
+    if m.from_config is not None and "model_type" not in m.from_config:
+        raise UserError("config key 'model.from_config.model_type' is required (e.g. llama)")
+    if cfg.tokenizer is None and m.name_or_path is None:
+        raise UserError("config key 'tokenizer' is required when the model is built from a config")
+    if cfg.max_seq_len < 16:
+        raise UserError(f"config key 'max_seq_len': must be at least 16, got {cfg.max_seq_len}")
+    if cfg.block_fill not in ("exact", "whole"):
+        raise UserError(f"config key 'block_fill': must be 'exact' or 'whole', got {cfg.block_fill!r}")
+    if cfg.precision not in PRECISIONS:
+        raise UserError(f"config key 'precision': must be one of {', '.join(PRECISIONS)}, got {cfg.precision!r}")
+    if cfg.deepspeed is not None and not Path(cfg.deepspeed).is_file():
+        raise UserError(f"config key 'deepspeed': no such file {cfg.deepspeed}")
+    owned = [k for k in cfg.trainer if k in RECIPE_OWNED_ARGS]
+    if owned:
+        raise UserError(f"config key 'trainer.{owned[0]}' is set by the recipe; use the top-level key instead")
+    from transformers import TrainingArguments  # only the field names are needed
+
+    known = {f.name: f for f in dataclasses.fields(TrainingArguments)}
+    unknown = [k for k in cfg.trainer if k not in known]
+    if unknown:
+        raise UserError(f"unknown config key 'trainer.{unknown[0]}' (not a transformers.TrainingArguments field)")
+    for k, v in cfg.trainer.items():
+        # YAML 1.1 reads `1e-5` (no dot) as a string; a float field wants the number.
+        kind = known[k].type if isinstance(known[k].type, str) else getattr(known[k].type, "__name__", "")
+        if isinstance(v, str) and kind.startswith("float"):
+            try:
+                cfg.trainer[k] = float(v)
+            except ValueError:
+                raise UserError(f"config key 'trainer.{k}': expected a number, got {v!r}") from None
+    return cfg
+
+
+def load_config(path: str | Path, overrides: list[str] = ()) -> TrainConfig:
+    """Read, override and check a recipe config."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"config file not found: {path}") from None
+    except yaml.YAMLError as e:
+        raise UserError(f"{path}: invalid YAML ({e})") from None
+    raw = apply_overrides(raw or {}, list(overrides))
+    return check(_typed(TrainConfig, raw, ""))
