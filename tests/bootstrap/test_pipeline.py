@@ -148,9 +148,10 @@ def test_killed_run_resumes_without_loss_or_duplicates(tmp_path, root):
         cfg = config_dict(tmp_path, server, concurrency=2)
         cfg["examples"] = {"k": 2, "encoder": None}
         (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg))
-        proc = subprocess.Popen([sys.executable, "-m", "theoremllama.cli", "bootstrap", "--config",
-                                 str(tmp_path / "c.yaml"), "--no-progress"], cwd=root,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        with open(tmp_path / "stderr.txt", "wb") as stderr:
+            proc = subprocess.Popen([sys.executable, "-m", "theoremllama.cli", "bootstrap", "--config",
+                                     str(tmp_path / "c.yaml"), "--no-progress"], cwd=root,
+                                    stdout=subprocess.DEVNULL, stderr=stderr)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             done = (out / "obt.jsonl").read_text().count("\n") if (out / "obt.jsonl").exists() else 0
@@ -159,7 +160,7 @@ def test_killed_run_resumes_without_loss_or_duplicates(tmp_path, root):
             time.sleep(0.01)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-        assert proc.returncode == -signal.SIGKILL, proc.stderr.read().decode()
+        assert proc.returncode == -signal.SIGKILL, (tmp_path / "stderr.txt").read_text()
         finished = {d["Name"] for f in ("obt.jsonl", "rejections.jsonl") if (out / f).exists()
                     for d in read_jsonl(out / f, tolerate_truncated_tail=True)}
         assert 5 <= len(finished) < 20
@@ -177,3 +178,36 @@ def test_killed_run_resumes_without_loss_or_duplicates(tmp_path, root):
     rejected = [d["Name"] for d in read_jsonl(out / "rejections.jsonl")]
     assert sorted(rejected) == sorted(EXPECTED_REJECTED)
     assert summary.total_accepted == 16
+
+
+@pytest.mark.parametrize("iterate", [True, False])
+def test_iterate_adds_accepted_records_to_the_bank(tmp_path, iterate):
+    """Theorem B is nearly theorem A: with `iterate`, A (accepted first) is B's retrieved example."""
+    other = dict(ROWS[0])
+    (tmp_path / "bank.jsonl").write_text(json.dumps(other, ensure_ascii=False) + "\n")
+    a = "theorem alpha_sum (a b : ℝ) (h₀ : a + b = 7) (h₁ : a - b = 1) : a = 4 := by\n  linarith"
+    b = "theorem beta_sum (a b : ℝ) (h₀ : a + b = 9) (h₁ : a - b = 1) : a = 5 := by\n  linarith"
+    with open(tmp_path / "theorems.jsonl", "w") as f:
+        for i, p in enumerate([a, b]):
+            f.write(json.dumps({"idx": i, "Name": p.split()[1], "Statement": p[:p.index(":= by") + 2], "Proof": p},
+                               ensure_ascii=False) + "\n")
+
+    def respond(body):
+        last = body["messages"][-1]["content"]
+        name = re.search(r"theorem\s+(\S+)", last).group(1)
+        if last.startswith("Lean 4 theorem:"):
+            return good_informal(name)
+        proof = a if name == "alpha_sum" else b
+        return "```lean4\n" + proof.replace("  linarith", "  -- Add the two equations.\n  linarith") + "\n```"
+
+    with ScriptedOpenAIServer(respond) as server:
+        cfg = config_dict(tmp_path, server, concurrency=1, iterate=iterate)
+        cfg["examples"] = {"k": 1, "bank": str(tmp_path / "bank.jsonl"), "cache_dir": str(tmp_path.parent / "emb")}
+        summary = run_bootstrap(config_from_dict(cfg), progress=False)
+        assert summary.accepted == 2
+        beta_prompts = [b_["messages"] for b_ in server.requests if "theorem beta_sum" in b_["messages"][-1]["content"]]
+        assert len(beta_prompts) == 2
+        for messages in beta_prompts:
+            example = messages[1]["content"]
+            assert ("theorem alpha_sum" in example) == iterate
+            assert ("theorem " + other["Name"] in example) == (not iterate)

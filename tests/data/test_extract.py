@@ -218,3 +218,69 @@ def test_dojo_without_lean_dojo_says_what_is_missing(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "LeanDojo" in err and "Traceback" not in err
     assert not (tmp_path / "o.jsonl").exists()
+
+
+def test_mathlib_style_file():
+    """The shape of a real Mathlib file: #align lines, multi-line attribute strings, calc proofs."""
+    text = '''import Mathlib.Algebra.Group.Defs
+
+#align_import algebra.group.basic from "leanprover-community/mathlib"@"a07d750983b9"
+
+variable {α G : Type*}
+
+section Semigroup
+variable [Semigroup α]
+
+/-- Composing two multiplications on the left.
+-/
+@[to_additive (attr := simp) "Composing two additions on the left by `y` then `x`
+is equal to an addition on the left by `x + y`."]
+theorem comp_mul_left (x y : α) : (x * ·) ∘ (y * ·) = (x * y * ·) := by
+  ext z
+  simp [mul_assoc]
+#align comp_mul_left comp_mul_left
+
+end Semigroup
+
+attribute [local simp] mul_assoc
+
+section LeftCancelMonoid
+set_option linter.deprecated false
+variable {M : Type*} [LeftCancelMonoid M] {a b : M}
+
+@[to_additive (attr := simp)]
+theorem mul_right_eq_self : a * b = a ↔ b = 1 := calc
+  a * b = a ↔ a * b = a * 1 := by rw [mul_one]
+  _ ↔ b = 1 := mul_left_cancel_iff
+#align mul_right_eq_self mul_right_eq_self
+
+@[to_additive SubtractionMonoid.toSubNegZeroMonoid]
+instance (priority := 100) DivisionMonoid.toDivInvOneMonoid : DivInvOneMonoid α :=
+  { DivisionMonoid.toDivInvMonoid with
+    inv_one := by simpa only [one_div, inv_inv] using (inv_div (1 : α) 1).symm }
+
+variable (a)
+
+@[to_additive, field_simps] -- The attributes are out of order on purpose
+theorem self_ne : a ≠ a * b ↔ b ≠ 1 := self_eq_mul_right.not
+end LeftCancelMonoid
+'''
+    records, skipped = extract_text(text, "Mathlib/Algebra/Group/Basic.lean")
+    assert [(r.name, r.line) for r in records] == [("comp_mul_left", 14), ("mul_right_eq_self", 28), ("self_ne", 41)]
+    assert records[0].proof == ("theorem comp_mul_left (x y : α) : (x * ·) ∘ (y * ·) = (x * y * ·) := by\n"
+                                "  ext z\n  simp [mul_assoc]")
+    assert records[0].variables == ["variable {α G : Type*}", "variable [Semigroup α]"]
+    assert records[1].statement == "theorem mul_right_eq_self : a * b = a ↔ b = 1 :="
+    assert records[1].proof.endswith("_ ↔ b = 1 := mul_left_cancel_iff")
+    assert records[2].variables == ["variable {α G : Type*}", "variable {M : Type*} [LeftCancelMonoid M] {a b : M}",
+                                    "variable (a)"]
+    assert records[2].imports == ["Mathlib.Algebra.Group.Defs"]
+    assert skipped == {"instance": 1}
+
+
+def test_byte_order_mark_and_crlf_line_endings(tmp_path):
+    f = tmp_path / "Win.lean"
+    f.write_bytes("\ufeffimport Mathlib\r\nnamespace W\r\ntheorem t : True := by\r\n  trivial\r\n\r\nend W\r\n".encode())
+    [r] = extract_repo(f, commit="").records
+    assert (r.name, r.imports, r.file_path, r.line) == ("W.t", ["Mathlib"], "Win.lean", 3)
+    assert r.proof == "theorem t : True := by\r\n  trivial"

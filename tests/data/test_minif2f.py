@@ -48,14 +48,34 @@ def test_test_split_reports_each_unmatched_name():
     assert report == [
         "test: numbertheory_notequiv2i2jasqbsqdiv8 (minif2f.jsonl) matched numbertheory_notEquiv2i2jasqbsqdiv8 "
         "(MiniF2F_test_Lean4.json) by case-insensitive name",
-        "test: imosl_2007_algebra_p6 (minif2f.jsonl) has no record in MiniF2F_test_Lean4.json: informal "
-        "statement from the MiniF2F docstring, no informal proof",
-        "test: imo_2007_p6 (MiniF2F_test_Lean4.json) is not in minif2f.jsonl: not loaded (minif2f.jsonl "
-        "defines the problems)",
+        "test: imosl_2007_algebra_p6 (minif2f.jsonl) matched imo_2007_p6 (MiniF2F_test_Lean4.json) by "
+        "statement equal up to parentheses and spacing",
     ]
-    unmatched = next(p for p in problems if p.name == "imosl_2007_algebra_p6")
-    assert unmatched.informal_proof == ""
-    assert unmatched.informal_statement.startswith("Let $a_1, a_2, \\ldots, a_{100}$") or unmatched.informal_statement
+    assert all(p.informal_statement for p in problems)
+    assert all(p.informal_proof for p in problems)  # every test problem now has its informal proof
+
+
+def test_unmatched_names_are_reported_and_kept(tmp_path):
+    (tmp_path / "minif2f").mkdir()
+    (tmp_path / "theoremllama_eval").mkdir()
+    rows = [{"name": n, "split": "test", "header": "import Mathlib\n", "informal_prefix": f"/-- About {n}. -/\n",
+             "formal_statement": f"theorem {n} : {i} = {i} := by\n"} for i, n in enumerate(["p1", "p2"])]
+    (tmp_path / "minif2f" / "minif2f.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (tmp_path / "theoremllama_eval" / "MiniF2F_test_Lean4.json").write_text(json.dumps([
+        {"Name": "p1", "Statement": "theorem p1 : 0 = 0 :=", "Proof": "theorem p1 : 0 = 0 := by\n  sorry",
+         "Informal_statement": "Zero.", "Informal_proof": "Refl."},
+        {"Name": "other", "Statement": "theorem other : 5 = 5 :=", "Proof": "", "Informal_statement": "x",
+         "Informal_proof": "y"}]))
+    report = []
+    problems = load_minif2f("test", root=tmp_path, report=report)
+    assert report == [
+        "test: p2 (minif2f.jsonl) has no record in MiniF2F_test_Lean4.json: informal statement from the "
+        "MiniF2F docstring, no informal proof",
+        "test: other (MiniF2F_test_Lean4.json) is not in minif2f.jsonl: not loaded (minif2f.jsonl defines "
+        "the problems)"]
+    assert [(p.name, p.informal_statement, p.informal_proof, p.reference_proof) for p in problems] == [
+        ("p1", "Zero.", "Refl.", ""), ("p2", "About p2.", "", "")]  # a `sorry` proof is no reference
+    unmatched = problems[1]
     assert "/--" not in unmatched.informal_statement and "-/" not in unmatched.informal_statement
 
 

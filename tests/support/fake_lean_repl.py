@@ -29,6 +29,8 @@ Rules (the code is read with comments and string contents masked, like Lean's le
 4. `axiom X : type` declares X, whose axioms are {X}. `namespace X` / `end X` open and close scopes.
 5. `sorry` or `admit` in a proof: a `sorries` entry (goal `⊢ type`) per occurrence and the warning
    ``declaration uses `sorry` `` at the theorem's name.
+   `double_old_sorry` in a proof: only the warning in older Lean's spelling,
+   `declaration uses 'sorry'` (no `sorries` entry): a sorry the sorries list does not show.
 6. `double_error` or the tactic `fail` in a proof: an error "unsolved goals\\n⊢ type" at that token.
 7. `double_retype` in a proof: the theorem's elaborated type becomes `type ∧ True` (an environment
    in which the statement means something else, for the verifier's statement check).
@@ -252,7 +254,10 @@ class Double:
             self.proof_states += 1
         if found:
             messages.append(self.msg(code, "warning", n0, n1, "declaration uses `sorry`"))
-        if found or errors:
+        old_sorry = "double_old_sorry" in proof
+        if old_sorry:
+            messages.append(self.msg(code, "warning", n0, n1, "declaration uses 'sorry'"))
+        if found or errors or old_sorry:
             axioms.add("sorryAx")
         env.decls[full] = Decl(signature, frozenset(axioms))
 

@@ -30,7 +30,7 @@ from pathlib import Path
 from theoremllama.bootstrap.config import BootstrapConfig
 from theoremllama.bootstrap.examples import Example, ExampleBank, format_informal, load_examples
 from theoremllama.bootstrap.informalize import InformalFilter, informalize_prompt
-from theoremllama.bootstrap.weave import accept_commented, weave_prompt
+from theoremllama.bootstrap.weave import accept_commented, proof_after_statement, weave_prompt
 from theoremllama.data.records import OBTRecord, TheoremRecord
 from theoremllama.errors import InputError, UserError
 from theoremllama.llm.base import Sampling
@@ -216,25 +216,21 @@ class Bootstrapper:
 # -- the job -----------------------------------------------------------------------------------
 
 def make_verifier(config: BootstrapConfig):
-    """An async `verify(record, header) -> Verdict` over the Lean REPL pool, batching concurrent
-    checks into `verify_many` calls."""
-    from theoremllama.llm.batching import MicroBatcher
-
+    """An async `verify(record, header) -> Verdict` over the Lean REPL pool: each check is
+    submitted to the pool at once, so the REPLs work while other theorems are generating."""
     try:
         from theoremllama.lean import Verifier, VerifyJob
     except ImportError as e:
         raise UserError(f"verify.enabled needs the Lean harness (theoremllama.lean.Verifier): {e}") from None
     v = config.verify
-    kwargs = {"timeout": v.timeout}
-    if v.workers is not None:
-        kwargs["workers"] = v.workers
-    verifier = Verifier(repl_cmd=v.repl_cmd, **kwargs)
-    batcher = MicroBatcher(verifier.verify_many, max_batch=max(8, 2 * (v.workers or 8)), max_wait=0.05)
+    verifier = Verifier(repl_cmd=v.repl_cmd, workers=v.workers, timeout=v.timeout, progress=False)
 
     async def verify(record: OBTRecord, header: str):
-        return await batcher.submit(VerifyJob(record.Name, record.Statement, record.Commented_proof, header))
+        job = VerifyJob(record.Name, record.Statement,
+                        proof_after_statement(record.Commented_proof, record.Statement), header)
+        return await asyncio.wrap_future(verifier.submit(job))
 
-    verify.close = getattr(verifier, "close", lambda: None)
+    verify.close = verifier.close
     return verify
 
 

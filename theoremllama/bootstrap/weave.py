@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from theoremllama.bootstrap.examples import Example
-from theoremllama.lean.syntax import BLOCK_COMMENT, LINE_COMMENT, same_code, spans
+from theoremllama.lean.syntax import BLOCK_COMMENT, LINE_COMMENT, mask, same_code, spans
 
 SYSTEM = (
     "You are an expert in Lean 4 and Mathlib. You are given a natural-language proof and a Lean 4 proof of "
@@ -77,3 +77,18 @@ def accept_commented(original: str, answer: str) -> tuple[str | None, str]:
                 return None, "no_comments"
             return code, "ok"
     return None, "code_changed" if code_blocks(answer) or "theorem" in answer or "lemma" in answer else "no_code"
+
+
+def proof_after_statement(commented: str, statement: str) -> str:
+    """The part of a commented declaration after its statement (what follows `:=`).
+
+    The statement is found by its code alone, so comments the LLM put inside the statement's
+    lines do not hide it. Returns the whole text if the statement cannot be found."""
+    masked = mask(commented, strings=False)
+    positions = [i for i, c in enumerate(masked) if not c.isspace()]
+    code = "".join(masked[i] for i in positions)
+    want = "".join(mask(statement, strings=False).split())
+    at = code.find(want) if want else -1
+    if at < 0:
+        return commented
+    return commented[positions[at + len(want) - 1] + 1:].lstrip(" \t")

@@ -7,3 +7,10 @@ from theoremllama.data.records import (  # noqa: F401
     ProofAttempt,
     TheoremRecord,
 )
+from theoremllama.data.jsonl import (  # noqa: F401,E402  (light: no `datasets` import)
+    JsonlWriter,
+    atomic_write_jsonl,
+    atomic_write_text,
+    read_jsonl,
+    read_records,
+)

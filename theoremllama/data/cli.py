@@ -94,7 +94,7 @@ def _extract(args) -> int:
     else:
         from theoremllama.data.extract import extract_repo
 
-        result = extract_repo(args.repo, args.commit)
+        result = extract_repo(args.repo, args.commit, progress=True)
     write_records(result.records, args.output)
     print(result.summary())
     print(f"wrote {len(result.records)} theorem records to {args.output}")

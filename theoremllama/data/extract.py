@@ -96,6 +96,7 @@ _NAME_COMPONENT = re.compile(r"«[^»]*»|[^.]+")
 # starting a line.
 _STATEMENT_TOKEN = re.compile(r":=|[()\[\]{}⦃⦄⟨⟩]|(?<![\w.])where(?![\w'!?])|^[ \t]*\|(?=[^\n]*=>)", re.M)
 _OPENING = frozenset("([{⦃⟨")
+_NOT_NEWLINE = re.compile(r"[^\n]")
 _INDENTED_THEOREM = re.compile(
     rf"^[ \t]+(?:@\[[^\n]*\]\s*)?(?:(?:{'|'.join(MODIFIERS)})\s+)*(?:theorem|lemma)\s", re.M)
 
@@ -151,7 +152,7 @@ def _command_mask(text: str) -> str:
             lo += 3
         parts.append(text[done:lo])
         seg = text[lo:hi]
-        parts.append(syntax._blank(seg) if hasattr(syntax, "_blank") else re.sub(r"[^\n]", " ", seg))
+        parts.append(_NOT_NEWLINE.sub(" ", seg) if "\n" in seg else " " * len(seg))
         done = hi
     parts.append(text[done:])
     return "".join(parts)
@@ -325,10 +326,11 @@ def lean_files(root: Path) -> list[Path]:
     return sorted(found)
 
 
-def extract_repo(path: str | Path, commit: str | None = None) -> ExtractResult:
+def extract_repo(path: str | Path, commit: str | None = None, *, progress: bool = False) -> ExtractResult:
     """Every `theorem`/`lemma` in the `.lean` files of a checkout (or of one `.lean` file).
 
-    `commit` defaults to the checkout's git HEAD ('' when it is not a git repository)."""
+    `commit` defaults to the checkout's git HEAD ('' when it is not a git repository).
+    `progress` shows a tqdm bar over the files (on a terminal)."""
     t0 = time.perf_counter()
     root = Path(path)
     if not root.exists():
@@ -338,10 +340,12 @@ def extract_repo(path: str | Path, commit: str | None = None) -> ExtractResult:
     files = [root] if root.is_file() else lean_files(root)
     base = root.parent if root.is_file() else root
     result = ExtractResult(records=[])
-    for f in files:
+    from tqdm import tqdm
+
+    for f in tqdm(files, desc="extract", unit="file", disable=None if progress else True):
         try:
             raw = f.read_bytes()
-            text = raw.decode("utf-8")
+            text = raw.decode("utf-8-sig")  # a byte-order mark would hide the first command
         except (OSError, UnicodeDecodeError):
             result.skipped["unreadable file"] += 1
             continue

@@ -87,8 +87,8 @@ def iter_jsonl_lines(path: str | Path, *, tolerate_truncated_tail: bool = False)
             yield d, lineno
 
 
-def _iter_json_array(path: str) -> Iterator[tuple[Any, int]]:
-    """Yield (element, 1-based line where it starts) of a JSON array file."""
+def iter_json_array(path: str) -> Iterator[tuple[Any, int]]:
+    """Yield (element, 1-based line where it starts) of a JSON array file (for error messages)."""
     text = Path(path).read_text(encoding="utf-8")
     decoder = json.JSONDecoder()
     ws = " \t\r\n"
@@ -132,7 +132,7 @@ def _iter_json_array(path: str) -> Iterator[tuple[Any, int]]:
 def read_json_array(path: str | Path, record_type: type | None = None) -> list:
     """A JSON file holding an array of records; errors name the line where the record starts."""
     path = str(path)
-    return [_convert(record_type, d, row, path, line) for row, (d, line) in enumerate(_iter_json_array(path))]
+    return [_convert(record_type, d, row, path, line) for row, (d, line) in enumerate(iter_json_array(path))]
 
 
 def read_records(path: str | Path, record_type: type | None = None) -> list:

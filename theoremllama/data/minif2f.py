@@ -8,8 +8,9 @@
   written in as comments (the example bank).
 
 The two sources are joined by name; a name in one and not the other is matched case-insensitively,
-then by identical statement (whitespace-normalised, the theorem's own name left out). Every name
-that needs such a fallback or does not match at all is reported, never dropped silently.
+then by identical statement (whitespace-normalised, the theorem's own name left out), then by
+statement up to parentheses and spacing. Every name that needs such a fallback or does not match
+at all is reported, never dropped silently.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import os
 import re
 from pathlib import Path
 
-from theoremllama.data.jsonl import _iter_json_array, iter_jsonl_lines
+from theoremllama.data.jsonl import iter_json_array, iter_jsonl_lines
 from theoremllama.data.records import OBTRecord, Problem
 from theoremllama.errors import InputError, UserError
 from theoremllama.lean.syntax import mask, normalize_whitespace, strip_comments
@@ -33,6 +34,7 @@ EXAMPLE_BANK_FILE = "theoremllama_eval/MiniF2F_valid_partial_withProof_commented
 
 _DECL_HEAD = re.compile(r"^\s*(?:theorem|lemma)\s+\S+")
 _DECLARED = re.compile(r"^\s*(?:theorem|lemma)\s+([^\s(){}\[\]:]+)")
+_LOOSE = re.compile(r"[\s()]")
 _TRAILING_BY = re.compile(r"\s*\bby\s*$")
 _SORRY = re.compile(r"(?<![\w.])(?:sorry|admit)(?![\w'])")
 
@@ -138,17 +140,21 @@ def _match(names: list[str], others: dict[str, dict], statement_of: dict[str, st
             matched[name] = cands[0]
             free.discard(cands[0])
             fallbacks.append((name, cands[0], "case-insensitive name"))
-    by_statement = {}
-    for o in free:
-        by_statement.setdefault(other_statement_of[o], []).append(o)
-    for name in names:
-        if name in matched:
-            continue
-        cands = [o for o in by_statement.get(statement_of[name], []) if o in free]
-        if len(cands) == 1:
-            matched[name] = cands[0]
-            free.discard(cands[0])
-            fallbacks.append((name, cands[0], "identical statement"))
+    # Statements compared as written, then up to parentheses and spacing (`((a x)^2)` is
+    # `a x ^ 2`): a match needs exactly one free candidate, so nothing is guessed.
+    for how, key in (("identical statement", lambda s: s),
+                     ("statement equal up to parentheses and spacing", lambda s: _LOOSE.sub("", s))):
+        by_statement: dict[str, list[str]] = {}
+        for o in free:
+            by_statement.setdefault(key(other_statement_of[o]), []).append(o)
+        for name in names:
+            if name in matched:
+                continue
+            cands = [o for o in by_statement.get(key(statement_of[name]), []) if o in free]
+            if len(cands) == 1:
+                matched[name] = cands[0]
+                free.discard(cands[0])
+                fallbacks.append((name, cands[0], how))
     return matched, fallbacks
 
 
@@ -222,7 +228,7 @@ def load_minif2f(split: str, *, root: str | Path | None = None, report: list | N
 
 
 def _iter_named(path: Path):
-    for d, line in _iter_json_array(str(path)):
+    for d, line in iter_json_array(str(path)):
         if not isinstance(d, dict) or not isinstance(d.get("Name"), str):
             raise InputError("expected a record with a string 'Name'", path=str(path), line=line, field="Name")
         yield d, line

@@ -162,9 +162,10 @@ def _plot_pass_at_k(attempts, run: RunInfo, path: Path, label: str) -> None:
     if ks:
         ax.plot(ks, [100 * mean_pass_at_k(counts, k) for k in ks], marker="o", label=label)
         ax.set_xscale("log", base=2)
+        ax.set_xticks(ks, [str(k) for k in ks])
     if run.split in PAPER_RESULTS:
         ax.axhline(100 * PAPER_RESULTS[run.split], color="grey", linestyle="--",
-                   label=f"{PAPER_LABEL}, 2 rounds x 128")
+                   label=f"{PAPER_LABEL}: cumulative, 2 rounds x 128")
     ax.set_xlabel("k (samples)")
     ax.set_ylabel("pass@k (%)")
     ax.set_title(f"MiniF2F-{run.split} pass@k, round 0" if run.split else "pass@k, round 0")
@@ -184,6 +185,7 @@ def _plot_rounds(summary: Summary, path: Path, label: str) -> None:
     ax.bar(xs, [r.solved_new for r in summary.rounds], label="solved in this round")
     ax.plot(xs, [r.cumulative_solved for r in summary.rounds], color="black", marker="o", label="cumulative")
     ax.set_xticks(xs)
+    ax.yaxis.get_major_locator().set_params(integer=True)
     ax.set_xlabel("round")
     ax.set_ylabel(f"problems solved (of {summary.problems})")
     ax.set_title(f"{label}: solved per round")

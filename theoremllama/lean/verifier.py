@@ -28,6 +28,7 @@ import concurrent.futures
 import itertools
 import os
 import re
+import signal
 import threading
 import time
 from collections import deque
@@ -114,9 +115,12 @@ def prepare_job(job: VerifyJob) -> PreparedJob:
         statement = statement.rstrip()
     proof = strip_repeated_statement(job.proof, statement, statement[decl.start():])
     if not mask(statement).rstrip().endswith(":="):
+        if _top_level_assign(mask(statement), decl.end()) is not None:
+            raise UserError(f"job {job.id!r}: the statement already holds a proof after `:=`: "
+                            f"...{statement[-80:]!r}; give only `theorem NAME ... :=` as the statement")
         statement += " :="
         if proof.lstrip().startswith(":="):
-            proof = proof.lstrip()[2:]
+            proof = proof.lstrip()[2:].lstrip(" \t")
     if had_by and not _LEADING_BY.match(mask(proof)):
         proof = _attach_by(proof)
     body = statement + " " + proof
@@ -126,6 +130,20 @@ def prepare_job(job: VerifyJob) -> PreparedJob:
     return PreparedJob(id=str(job.id), header=canonical_header(header_block), header_block=header_block,
                        statement=statement, name=name, body=body, proof_offset=len(statement) + 1,
                        violations=violations)
+
+
+def _top_level_assign(masked: str, start: int) -> int | None:
+    """Offset of the first `:=` outside brackets in masked[start:] (binder defaults are inside)."""
+    depth = 0
+    for i in range(start, len(masked) - 1):
+        c = masked[i]
+        if c in "([{⦃⟨":
+            depth += 1
+        elif c in ")]}⦄⟩":
+            depth -= 1
+        elif c == ":" and masked[i + 1] == "=" and depth <= 0:
+            return i
+    return None
 
 
 def strip_repeated_statement(proof: str, *statements: str) -> str:
@@ -139,9 +157,9 @@ def strip_repeated_statement(proof: str, *statements: str) -> str:
             rest = split_header(proof).body
             j = _after_prefix(rest, want)
             if j is not None:
-                return rest[j:]
+                return rest[j:].lstrip(" \t")
         else:
-            return proof[i:]
+            return proof[i:].lstrip(" \t")
     return proof
 
 
@@ -308,9 +326,15 @@ class Verifier:
         for task in pending:
             task.future.cancel()
         for slot in slots:
-            worker = slot.worker
-            if worker is not None:
-                worker.discard()  # unblocks a thread waiting on its REPL (it then sees `closed`)
+            # A busy thread waits on its REPL: kill the process group (by pid, leaving the pipes to
+            # the thread that owns them); the thread then sees the REPL die, and `closed`.
+            repl = slot.worker.repl if slot.busy and slot.worker is not None else None
+            pid = repl.pid if repl is not None else None
+            if pid is not None:
+                try:
+                    os.killpg(pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
         for slot in slots:
             if slot.thread is not None and slot.thread is not threading.current_thread():
                 slot.thread.join(timeout=10)

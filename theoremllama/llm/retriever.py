@@ -103,7 +103,8 @@ class Retriever:
                 except (OSError, ValueError):  # a torn cache file: embed again
                     pass
             missing[key] = text
-        todo = list(missing.items())
+        # Similar lengths in a batch waste less compute on padding.
+        todo = sorted(missing.items(), key=lambda kv: len(kv[1]))
         for start in range(0, len(todo), self.batch_size):
             chunk = todo[start:start + self.batch_size]
             vectors = self._encode([t for _, t in chunk])

@@ -248,6 +248,7 @@ def train(cfg: TrainConfig) -> Path:
         log.info("resuming from %s", resume)
     trainer.train(resume_from_checkpoint=resume)
 
+    trainer.save_state()  # trainer_state.json (loss history) beside the checkpoints
     final = out / "final"
     trainer.save_model(str(final))  # HF format (ZeRO-3: gathered weights; LoRA: the adapter)
     if args.process_index == 0:

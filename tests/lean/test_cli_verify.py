@@ -1,0 +1,178 @@
+"""`theoremllama verify` and `theoremllama setup-lean` as a user runs them (subprocesses).
+
+Boundary doubled: the Lean REPL process only (tests/support/fake_lean_repl.py, given with
+--repl-cmd); setup-lean runs for real on this machine, which has no elan and no route to GitHub.
+"""
+
+import json
+import os
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+DOUBLE_CMD = shlex.join([sys.executable, str(ROOT / "tests" / "support" / "fake_lean_repl.py")])
+EXAMPLES = ROOT / "data" / "examples" / "minif2f_valid_commented.jsonl"
+
+
+def cli(*args, env=None, timeout=120, **kwargs):
+    return subprocess.run([sys.executable, "-m", "theoremllama.cli", *map(str, args)], capture_output=True,
+                          text=True, timeout=timeout, cwd=ROOT, env=env, **kwargs)
+
+
+def verify(inp, out, *extra, env=None):
+    return cli("verify", inp, "-o", out, "--repl-cmd", DOUBLE_CMD, "--workers", 2, "--no-progress", *extra, env=env)
+
+
+def read(path):
+    return [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines()]
+
+
+def write_jsonl(path, records):
+    Path(path).write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+
+
+def test_shipped_examples_verify_with_a_summary(tmp_path):
+    out = tmp_path / "runs" / "examples.verdicts.jsonl"
+    done = verify(EXAMPLES, out)
+    assert done.returncode == 0, done.stderr
+    verdicts = read(out)
+    assert len(verdicts) == 106 and len({v["id"] for v in verdicts}) == 106
+    by_reason = {}
+    for v in verdicts:
+        by_reason[v["reason"]] = by_reason.get(v["reason"], 0) + 1
+    # The double accepts every real proof; the 13 published `sorry` placeholders are forbidden.
+    assert by_reason == {"ok": 93, "forbidden": 13}
+    assert "verdicts in" in done.stdout and "106 of 106" in done.stdout
+    assert "ok" in done.stdout and "93" in done.stdout and "forbidden" in done.stdout
+
+
+def test_resume_skips_done_ids_and_repairs_a_truncated_line(tmp_path):
+    records = [{"id": f"t{i}", "formal_statement": f"theorem t{i} (x : ℕ) : x + 0 = x := by\n",
+                "proof": "  simp" if i % 4 else "  double_error", "header": "import Mathlib\n"} for i in range(12)]
+    inp, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    write_jsonl(inp, records)
+    first = verify(inp, out)
+    assert first.returncode == 0, first.stderr
+    full = read(out)
+    # Keep 5 verdicts and half of a sixth (a run killed while writing), then resume.
+    lines = out.read_text(encoding="utf-8").splitlines(keepends=True)
+    out.write_text("".join(lines[:5]) + lines[5][:20], encoding="utf-8")
+    log = tmp_path / "requests.jsonl"
+    second = verify(inp, out, env={**os.environ, "FAKE_LEAN_REPL_LOG": str(log)})
+    assert second.returncode == 0, second.stderr
+    assert "5 already in" in second.stderr and "7 to check" in second.stderr
+    resumed = read(out)
+    assert sorted(v["id"] for v in resumed) == sorted(r["id"] for r in records)
+    assert {v["id"]: v["reason"] for v in resumed} == {v["id"]: v["reason"] for v in full}
+    kept = {json.loads(line)["id"] for line in lines[:5]}
+    checked = {line for line in log.read_text(encoding="utf-8").splitlines() if '"env"' in line and "#check" not in line}
+    assert len(checked) == 7 and not any(f"theorem {k} " in line for k in kept for line in checked)
+    # A third run has nothing to do.
+    third = verify(inp, out)
+    assert third.returncode == 0 and "0 to check" in third.stderr and len(read(out)) == 12
+
+
+@pytest.mark.slow
+def test_a_killed_run_resumes_without_duplicates(tmp_path):
+    records = [{"name": f"s{i}", "statement": f"theorem s{i} : 1 + 1 = 2 :=", "proof": "by double_sleep_150 norm_num"}
+               for i in range(16)]
+    inp, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    write_jsonl(inp, records)
+    argv = [sys.executable, "-m", "theoremllama.cli", "verify", str(inp), "-o", str(out), "--repl-cmd", DOUBLE_CMD,
+            "--workers", "1", "--no-progress"]
+    proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and (not out.exists() or len(out.read_text().splitlines()) < 4):
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    before = {v["id"] for v in read(out)} if out.read_text().endswith("\n") else None
+    assert before is None or 4 <= len(before) < 16
+    again = verify(inp, out)
+    assert again.returncode == 0, again.stderr
+    ids = [v["id"] for v in read(out)]
+    assert sorted(ids) == sorted(f"s{i}" for i in range(16))  # each once
+    assert all(v["passed"] for v in read(out))
+
+
+@pytest.mark.parametrize("line,expected", [
+    ('{"id": "a", "formal_statement": "theorem a : True :="}', ":2: field 'proof': missing"),
+    ('{"formal_statement": "theorem a : True :=", "proof": "trivial"}', ":2: field 'id': missing (or 'name')"),
+    ('{"id": "a", "proof": "trivial"}', ":2: field 'formal_statement': missing (or 'statement')"),
+    ('{"id": "a", "statement": "def a : True :=", "proof": "trivial"}', ":2: field 'statement': "),
+    ('{"id": "a", "statement": "theorem a : True :=", "proof": 3}', ":2: field 'proof': expected a str"),
+    ('{"id": "ok", "statement": "theorem a : True :=", "proof": "trivial"}', ":2: field 'id': duplicate id 'ok'"),
+    ('{"id": "a", "statement": "theorem a : True :=" "proof": "trivial"}', ":2: invalid JSON"),
+    ('["a"]', ":2: expected a JSON object"),
+])
+def test_bad_records_are_named_by_file_line_and_field(tmp_path, line, expected):
+    inp = tmp_path / "in.jsonl"
+    inp.write_text('{"id": "ok", "statement": "theorem ok : True :=", "proof": "trivial"}\n' + line + "\n",
+                   encoding="utf-8")
+    done = verify(inp, tmp_path / "out.jsonl")
+    assert done.returncode == 2
+    (message,) = done.stderr.strip().splitlines()  # one line, no traceback
+    assert message.startswith("theoremllama verify: error: ") and f"{inp}{expected}" in message
+    assert not (tmp_path / "out.jsonl").exists()
+
+
+def test_without_a_configured_repl_the_user_is_told_what_to_do(tmp_path):
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "lakefile.lean").write_text("-- a project whose REPL is not built\n")
+    env = {k: v for k, v in os.environ.items() if k != "THEOREMLLAMA_REPL_CMD"}
+    env["THEOREMLLAMA_LEAN_PROJECT"] = str(project)
+    done = cli("verify", EXAMPLES, "-o", tmp_path / "out.jsonl", env=env)
+    assert done.returncode == 2
+    message = done.stderr.strip().splitlines()[-1]
+    assert "theoremllama setup-lean" in message and "--repl-cmd" in message and "Traceback" not in done.stderr
+
+
+def _no_lean_env(tmp_path, **extra):
+    home = tmp_path / "home"
+    home.mkdir()
+    path = os.pathsep.join(p for p in os.environ.get("PATH", "").split(os.pathsep)
+                           if p and not (Path(p) / "lake").exists())
+    env = {**os.environ, "HOME": str(home), "PATH": path, **extra}
+    env.pop("ELAN_HOME", None)
+    return env
+
+
+def test_setup_lean_fails_fast_and_clearly_without_network(tmp_path):
+    # A closed port on loopback: the installer download is refused at once, wherever this runs.
+    env = _no_lean_env(tmp_path, THEOREMLLAMA_ELAN_INSTALLER_URL="http://127.0.0.1:9/elan-init.sh")
+    start = time.monotonic()
+    done = cli("setup-lean", env=env, timeout=60)
+    assert done.returncode == 2
+    assert time.monotonic() - start < 20
+    message = done.stderr.strip().splitlines()[-1]
+    assert message.startswith("theoremllama setup-lean: error: ")
+    assert "elan" in message and "--repl-cmd" in message and "THEOREMLLAMA_REPL_CMD" in message
+    assert "Traceback" not in done.stderr
+
+
+def _github_reachable() -> bool:
+    try:
+        socket.create_connection(("raw.githubusercontent.com", 443), timeout=3).close()
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(shutil.which("lake") is not None, reason="Lean is installed here")
+def test_setup_lean_on_this_machine_without_github(tmp_path):
+    if _github_reachable():
+        pytest.skip("GitHub is reachable: setup-lean would really install elan")
+    start = time.monotonic()
+    done = cli("setup-lean", env=_no_lean_env(tmp_path), timeout=60)
+    assert done.returncode == 2 and time.monotonic() - start < 30
+    assert "could not be downloaded from https://raw.githubusercontent.com/leanprover/elan" in done.stderr

@@ -1,0 +1,307 @@
+"""The Verifier pool end to end against the semantic REPL double (tests/support/fake_lean_repl.py).
+
+Boundary doubled: the Lean REPL process only. Everything else is real: the Verifier's threads,
+LeanRepl's process handling (process groups, kills, RLIMIT_AS wrapper), the real wire protocol,
+header reuse, the policy and the verdict logic. The double's rules (which words make it err,
+hang, crash, ...) are documented at the top of fake_lean_repl.py.
+"""
+
+import json
+import sys
+import threading
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import psutil
+import pytest
+
+from theoremllama.errors import UserError
+from theoremllama.lean import Verifier, VerifyJob
+from theoremllama.lean.verdict import Verdict
+from theoremllama.lean.verifier import prepare_job
+
+DOUBLE = [sys.executable, str(Path(__file__).resolve().parents[1] / "support" / "fake_lean_repl.py")]
+HEADER = "import Mathlib\nimport Aesop\n\nset_option maxHeartbeats 400000\n\nopen BigOperators Real Nat Topology Rat\n\n"
+
+
+def job(i, proof, header=HEADER, name=None) -> VerifyJob:
+    name = name or f"p{i}"
+    return VerifyJob(id=str(i), statement=f"theorem {name} (x : ℕ) (h : x = 2) : x + x = 4 := by\n",
+                     proof=proof, header=header)
+
+
+@pytest.fixture
+def repl_log(tmp_path, monkeypatch):
+    """Every request the doubles receive, as (pid, request); the doubles inherit this variable."""
+    path = tmp_path / "requests.jsonl"
+    monkeypatch.setenv("FAKE_LEAN_REPL_LOG", str(path))
+
+    def read():
+        if not path.exists():
+            return []
+        return [(d["pid"], d["request"]) for d in map(json.loads, path.read_text(encoding="utf-8").splitlines())]
+    return read
+
+
+def imports_seen(log) -> int:
+    return sum(1 for _, request in log if "env" not in request)
+
+
+def reasons(verdicts):
+    return [v.reason for v in verdicts]
+
+
+# ----------------------------------------------------------------------------- verdicts
+
+def test_true_and_false_proofs_and_the_axiom_check():
+    jobs = [job(0, "  subst h\n  norm_num"), job(1, "  double_error"), job(2, "  native_decide"),
+            job(3, "  fail"), job(4, "  double_old_sorry"), job(5, "  simp [h]")]
+    with Verifier(DOUBLE, workers=2, timeout=10, progress=False) as v:
+        out = v.verify_many(jobs)
+    assert reasons(out) == ["ok", "error", "axiom", "error", "sorry", "ok"]
+    assert [v.id for v in out] == [str(i) for i in range(6)]
+    assert out[0].passed and out[0].axioms == ["propext", "Classical.choice", "Quot.sound"] and out[0].detail == ""
+    assert "Lean.ofReduceBool" in out[2].axioms and "Lean.ofReduceBool" in out[2].detail
+    assert "unsolved goals" in out[1].detail
+    # the older spelling of the sorry warning, with no `sorries` entry, is still a sorry
+    assert out[4].messages[0]["data"] == "declaration uses 'sorry'"
+    assert all(v.seconds > 0 for v in out) and all(isinstance(v, Verdict) for v in out)
+
+
+def test_forbidden_constructs_never_reach_the_repl(repl_log):
+    cheats = ["  sorry", "  exact sorry", "  admit", "  norm_num\n#exit", "  norm_num\naxiom cheat : False",
+              "  set_option debug.skipKernelTC true in\n  norm_num", "  norm_num\n@[implemented_by id] def f : ℕ := 0",
+              "  norm_num\n@[extern \"c\"] def g : ℕ := 0", "  norm_num\nunsafe def u : ℕ := 0",
+              "  norm_num\nrun_cmd pure ()", "  norm_num\n#eval 1", "  norm_num\nelab \"e\" : tactic => pure ()",
+              "  norm_num\nmacro \"m\" : tactic => `(tactic| rfl)",
+              "  norm_num\ntheorem p_extra : 1 = 1 := rfl",
+              "  double_error\nnamespace X\ntheorem p0 (x : ℕ) (h : x = 2) : x + x = 4 := by norm_num"]
+    harmless = ["  -- sorry, admit, #exit, axiom: words in a comment\n  norm_num",
+                "  /- run_cmd, @[extern], set_option debug.skipKernelTC -/ norm_num",
+                "  have : \"sorry #eval\".length = 11 := by decide\n  norm_num"]
+    with Verifier(DOUBLE, workers=2, timeout=10, progress=False) as v:
+        out = v.verify_many([job(i, p) for i, p in enumerate(cheats + harmless)])
+    assert reasons(out) == ["forbidden"] * len(cheats) + ["ok"] * len(harmless)
+    named = ["sorry", "sorry", "admit", "#exit", "axiom", "debug.skipKernelTC", "implemented_by", "extern",
+             "unsafe", "run_cmd", "#eval", "elab", "macro", "theorem", "namespace"]
+    for verdict, construct in zip(out, named):
+        assert construct in verdict.detail and "line " in verdict.detail and verdict.seconds == 0
+    # Only the harmless proofs ran (2 REPL requests each: the proof, then its checks) + reference + imports.
+    ran = [r["cmd"] for _, r in repl_log() if "env" in r and "#check" not in r["cmd"]]
+    assert sorted(ran) == sorted(prepare_job(job(i, p)).body for i, p in enumerate(harmless, start=len(cheats)))
+
+
+def test_cheats_that_pass_the_text_policy_are_caught_by_the_checks():
+    """With the policy bypassed (as if a cheat slipped through it), the run-time checks still hold:
+    the theorem is looked up as `_root_.NAME`, and its axioms must be whitelisted."""
+    def bypass(j):
+        return replace(prepare_job(j), violations=())
+
+    cheats = [
+        # a namespace left open with a clean theorem of the same short name: `NAME` would find X.p0
+        job(0, "  native_decide\nnamespace X\ntheorem p0 : True := trivial"),
+        # a declared axiom used by the proof
+        job(1, "  exact cheat.elim\naxiom cheat : False", name="p1"),
+        # a sorry visible only as the old warning
+        job(2, "  double_old_sorry"),
+    ]
+    with Verifier(DOUBLE, workers=1, timeout=10, progress=False) as v:
+        # the second cheat declares its axiom after the theorem: Lean (and the double) then fail the
+        # theorem, so declare it first, in front of the statement's proof, as a smuggled command would
+        futures = v._submit_prepared([bypass(cheats[0]), bypass(cheats[2])])
+        out = [f.result(timeout=20) for f in futures]
+        smuggled = VerifyJob("axiom", "axiom cheat : False\ntheorem q : 1 = 2 :=", "cheat.elim")
+        axiom_out = v._submit_prepared([bypass(smuggled)])[0].result(timeout=20)
+    assert out[0].reason == "axiom" and "Lean.ofReduceBool" in out[0].detail
+    assert out[1].reason == "sorry"
+    assert axiom_out.reason == "axiom" and "cheat" in axiom_out.axioms and "cheat" in axiom_out.detail
+
+
+def test_statement_check_compares_the_elaborated_type_with_the_reference():
+    with Verifier(DOUBLE, workers=1, timeout=10, progress=False) as v:
+        out = v.verify_many([job(0, "  double_retype"), job(1, "  norm_num"), job(2, "  double_retype\n  simp")])
+    assert reasons(out) == ["statement", "ok", "statement"]
+    assert "expected `(x : ℕ) (h : x = 2) → x + x = 4`" in out[0].detail or "x + x = 4 ∧ True" in out[0].detail
+
+
+def test_header_errors_fail_every_job_of_that_header_only():
+    jobs = [job(0, "  norm_num", header="import MissingModule\n"), job(1, "  norm_num"),
+            job(2, "  norm_num", header="import MissingModule\n")]
+    with Verifier(DOUBLE, workers=1, timeout=10, progress=False) as v:
+        out = v.verify_many(jobs)
+    assert reasons(out) == ["error", "ok", "error"]
+    assert "header" in out[0].detail and "MissingModule" in out[0].detail
+
+
+def test_positions_map_back_to_the_submitted_code():
+    j = job(0, "  subst h\n  -- now compute\n  double_error")
+    with Verifier(DOUBLE, workers=1, timeout=10, progress=False) as v:
+        (verdict,) = v.verify_many([j])
+    code = prepare_job(j).code
+    (message,) = verdict.messages
+    line, column = message["pos"]["line"], message["pos"]["column"]
+    assert code.splitlines()[line - 1][column:].startswith("double_error")
+    assert line == HEADER.count("\n") + 4 and verdict.detail.startswith(f"line {line}:{column}")
+
+
+# ----------------------------------------------------------------------------- faults
+
+def test_a_hanging_proof_times_out_and_the_pool_goes_on(repl_log):
+    jobs = [job(0, "  norm_num"), job(1, "  double_hang"), job(2, "  norm_num"), job(3, "  double_error")]
+    start = time.monotonic()
+    with Verifier(DOUBLE, workers=1, timeout=1.5, progress=False) as v:
+        out = v.verify_many(jobs)
+        stats = v.stats()
+    assert reasons(out) == ["ok", "timeout", "ok", "error"]
+    assert 1.5 <= out[1].seconds < 4 and "1.5s" in out[1].detail
+    assert time.monotonic() - start < 15
+    assert stats["restarts"] == 1 and stats["header_imports"] == 2 == imports_seen(repl_log())
+    # The hanging process is gone, as is every other.
+    time.sleep(0.2)
+    assert not any(psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+                   for pid in {pid for pid, _ in repl_log()})
+
+
+def test_crash_garbage_and_out_of_memory_cost_only_their_proof():
+    jobs = [job(0, "  norm_num"), job(1, "  double_crash"), job(2, "  norm_num"), job(3, "  double_garbage"),
+            job(4, "  norm_num"), job(5, "  double_oom"), job(6, "  norm_num")]
+    with Verifier(DOUBLE, workers=1, timeout=5, mem_gb=4, progress=False) as v:
+        out = v.verify_many(jobs)
+        stats = v.stats()
+    assert reasons(out) == ["ok", "crash", "ok", "crash", "ok", "memory", "ok"]
+    assert "exit status 1" in out[1].detail
+    assert "not a JSON reply" in out[3].detail and "this is not JSON" in out[3].detail
+    assert "out of memory" in out[5].detail and "4 GiB" in out[5].detail
+    assert stats["restarts"] == 3 and stats["header_imports"] == 4
+
+
+def test_a_thousand_proofs_with_five_percent_faults(tmp_path):
+    faults = {}  # index -> (proof, expected reason)
+    kinds = ([("  double_hang", "timeout")] * 4 + [("  double_crash", "crash")] * 10 +
+             [("  double_garbage", "crash")] * 10 + [("  double_error", "error")] * 10 +
+             [("  sorry", "forbidden")] * 8 + [("  double_old_sorry", "sorry")] * 8)
+    assert len(kinds) == 50
+    for k, kind in enumerate(kinds):
+        faults[7 + 20 * k] = kind
+    jobs, expected = [], []
+    for i in range(1000):
+        proof, reason = faults.get(i, ("  norm_num" if i % 3 else "  subst h\n  simp", "ok"))
+        jobs.append(job(i, proof, name=f"p{i % 50}"))
+        expected.append(reason)
+    out_path = tmp_path / "verdicts.jsonl"
+    start = time.monotonic()
+    with Verifier(DOUBLE, workers=2, timeout=2.0, max_uses=10_000, progress=False) as v:
+        out = v.verify_many(jobs, out_path=str(out_path))
+        stats = v.stats()
+    elapsed = time.monotonic() - start
+    assert len(out) == 1000 and [v.id for v in out] == [str(i) for i in range(1000)]
+    assert reasons(out) == expected
+    lines = [json.loads(line) for line in out_path.read_text(encoding="utf-8").splitlines()]
+    assert sorted(d["id"] for d in lines) == sorted(str(i) for i in range(1000))
+    assert {d["id"]: d["reason"] for d in lines} == {str(i): r for i, r in enumerate(expected)}
+    assert stats["verified"] == 1000 and stats["restarts"] == 24
+    assert stats["header_imports"] <= 2 + 24
+    assert elapsed < 60
+
+
+def test_processes_are_recycled_after_max_uses_and_above_the_rss_threshold(repl_log):
+    with Verifier(DOUBLE, workers=1, timeout=10, max_uses=3, progress=False) as v:
+        out = v.verify_many([job(i, "  norm_num") for i in range(7)])
+        stats = v.stats()
+    assert reasons(out) == ["ok"] * 7
+    assert stats["restarts"] == 2 and stats["header_imports"] == 3
+    assert len({pid for pid, _ in repl_log()}) == 3
+    with Verifier(DOUBLE, workers=1, timeout=10, max_rss_gb=1e-6, progress=False) as v:  # ~1 KiB: always above
+        out = v.verify_many([job(i, "  norm_num") for i in range(3)])
+        stats = v.stats()
+    assert reasons(out) == ["ok"] * 3 and stats["restarts"] == 3 and stats["header_imports"] == 3
+
+
+# ----------------------------------------------------------------------------- header reuse
+
+def test_one_header_many_jobs_imports_once_per_worker(repl_log):
+    with Verifier(DOUBLE, workers=2, timeout=10, progress=False) as v:
+        out = v.verify_many([job(i, "  norm_num") for i in range(40)])
+        stats = v.stats()
+    assert reasons(out) == ["ok"] * 40
+    assert stats["header_imports"] == 2 == imports_seen(repl_log())
+    # every proof ran in its worker's header environment
+    assert all(r.get("env") is not None for _, r in repl_log() if "theorem p" in r["cmd"] and "sorry" not in r["cmd"])
+
+
+def test_k_headers_one_worker_imports_each_header_once(repl_log):
+    headers = ["import Mathlib\n", "import Mathlib\nopen Real\n", "import Aesop\n"]
+    # interleaved, plus layout variants of the first header (same canonical header)
+    jobs = [job(i, "  norm_num", header=headers[i % 3]) for i in range(12)]
+    jobs.append(job(12, "  norm_num", header="-- the usual\nimport   Mathlib\n\n"))
+    with Verifier(DOUBLE, workers=1, timeout=10, progress=False) as v:
+        out = v.verify_many(jobs)
+        stats = v.stats()
+    assert reasons(out) == ["ok"] * 13
+    assert stats["header_imports"] == 3 == imports_seen(repl_log())
+
+
+def test_k_headers_w_workers_import_once_per_worker_per_header(repl_log):
+    """2 headers x 2 workers, jobs grouped by header: both workers serve header A, then both are
+    retired (least recently used first) for header B: 4 imports."""
+    a, b = "import Mathlib\n", "import Aesop\n"
+    jobs = [job(i, "  double_sleep_30\n  norm_num", header=a) for i in range(10)]
+    jobs += [job(10 + i, "  double_sleep_30\n  norm_num", header=b) for i in range(10)]
+    with Verifier(DOUBLE, workers=2, timeout=10, progress=False) as v:
+        out = v.verify_many(jobs)
+        stats = v.stats()
+    assert reasons(out) == ["ok"] * 20
+    assert stats["header_imports"] == 4 == imports_seen(repl_log())
+    # A timeout restarts its worker: exactly one more import.
+    with Verifier(DOUBLE, workers=1, timeout=1.0, progress=False) as v:
+        v.verify_many([job(0, "  norm_num", header=a), job(1, "  double_hang", header=a), job(2, "  norm_num", header=a)])
+        assert v.stats()["header_imports"] == 2 and v.stats()["restarts"] == 1
+
+
+# ----------------------------------------------------------------------------- API
+
+def test_submit_returns_futures_and_stats_are_complete():
+    with Verifier(DOUBLE, workers=2, timeout=10, progress=False) as v:
+        futures = [v.submit(job(i, "  double_sleep_20\n  norm_num")) for i in range(6)]
+        verdicts = [f.result(timeout=30) for f in futures]
+        stats = v.stats()
+    assert reasons(verdicts) == ["ok"] * 6
+    assert set(stats) == {"workers", "header_imports", "restarts", "busy_seconds", "wall_seconds", "verified"}
+    assert stats["workers"] == 2 and stats["verified"] == 6 and stats["header_imports"] == 2
+    # two workers in parallel: more busy time than wall time
+    assert stats["busy_seconds"] > stats["wall_seconds"] > 0.06
+
+
+def test_concurrent_verify_many_calls_from_threads():
+    results = {}
+    with Verifier(DOUBLE, workers=2, timeout=10, progress=False) as v:
+        def batch(k):
+            results[k] = v.verify_many([job(f"{k}-{i}", "  norm_num" if i % 2 else "  double_error") for i in range(10)])
+        threads = [threading.Thread(target=batch, args=(k,)) for k in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+    for k in range(3):
+        assert [v.id for v in results[k]] == [f"{k}-{i}" for i in range(10)]
+        assert reasons(results[k]) == ["error", "ok"] * 5
+
+
+def test_configuration_errors_are_user_errors(tmp_path, monkeypatch):
+    monkeypatch.delenv("THEOREMLLAMA_REPL_CMD", raising=False)
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "lakefile.lean").write_text("-- empty\n")
+    with pytest.raises(UserError, match="setup-lean"):
+        Verifier(lean_project=str(project))
+    with pytest.raises(UserError, match="not a Lean project"):
+        Verifier(lean_project=str(tmp_path))
+    with pytest.raises(UserError, match="not found"):
+        Verifier("/nonexistent/repl --flag")
+    monkeypatch.setenv("THEOREMLLAMA_REPL_CMD", " ".join(DOUBLE))
+    with Verifier(workers=1, progress=False) as v:  # the environment variable names the REPL
+        assert v.verify_many([job(0, "  norm_num")])[0].passed
+    with pytest.raises(UserError, match="not a `theorem`"):
+        with Verifier(DOUBLE, workers=1, progress=False) as v:
+            v.verify_many([job(0, "  norm_num"), VerifyJob("bad", "def x : ℕ := 1", "rfl")])
