@@ -58,3 +58,15 @@ def test_first_selection_puts_the_latest_verified_proofs_first():
     assert verified.proof == "theorem r0 : (1 : ℕ) + 1 = 2 := by\n  -- easy\n  norm_num"
     assert verified.plain_proof == "theorem r0 : (1 : ℕ) + 1 = 2 := by\n  norm_num"
     assert verified.informal == format_informal("Show that 1 + 1 = 2.", "Compute.") and verified.origin == "round 0"
+
+
+def test_seed_examples_never_show_a_sorry():
+    """The shipped bank has `sorry` placeholders; none may reach a prompt as a worked example."""
+    from theoremllama.eval.config import load_config
+    from theoremllama.eval.evaluate import load_seed_examples
+    from theoremllama.lean.syntax import mask
+
+    examples = load_seed_examples(load_config("eval/minif2f.yaml", []))
+    assert len(examples) >= 90
+    for ex in examples:
+        assert "sorry" not in mask(ex.proof) and "sorry" not in mask(ex.plain_proof), ex.name

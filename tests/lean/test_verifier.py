@@ -305,3 +305,7 @@ def test_configuration_errors_are_user_errors(tmp_path, monkeypatch):
     with pytest.raises(UserError, match="not a `theorem`"):
         with Verifier(DOUBLE, workers=1, progress=False) as v:
             v.verify_many([job(0, "  norm_num"), VerifyJob("bad", "def x : ℕ := 1", "rfl")])
+    # A REPL command that dies before it ever imports a header is a setup problem, not 1000 crashes.
+    with Verifier(["/bin/sh", "-c", "echo 'lake: unknown toolchain' >&2; exit 3"], workers=1, progress=False) as v:
+        with pytest.raises(UserError, match="unknown toolchain"):
+            v.verify_many([job(0, "  norm_num"), job(1, "  norm_num")])

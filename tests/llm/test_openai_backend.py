@@ -143,3 +143,13 @@ def test_connection_refused_is_retried_then_reported():
     gen = OpenAIGenerator("m", base_url="http://127.0.0.1:9/v1", max_retries=1, backoff_base=0.01)
     with pytest.raises(GenerationError, match="2 attempts"):
         gen.generate(["p"], Sampling())
+
+
+def test_stream_consumer_stopping_early_cancels_the_rest():
+    with ScriptedOpenAIServer(echo, latency=lambda body: 0.0 if body["messages"][-1]["content"] == "p0" else 5.0) as server:
+        gen = fast(server, concurrency=8)
+        start = time.monotonic()
+        stream = gen.generate_stream([f"p{i}" for i in range(6)], Sampling())
+        assert next(stream) == (0, ["0p"])
+        stream.close()
+        assert time.monotonic() - start < 3.0

@@ -120,7 +120,8 @@ class ScriptedOpenAIServer:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_post("/v1/chat/completions", self._chat)
         app.router.add_post("/v1/completions", self._completions)
-        self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
+        # On stop, requests still sleeping in a handler are cancelled, not waited for.
+        self._runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=0.05)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0, backlog=1024)
         await site.start()

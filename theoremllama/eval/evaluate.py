@@ -64,10 +64,13 @@ def load_problems(config: EvalConfig) -> list[Problem]:
 
 
 def load_seed_examples(config: EvalConfig) -> list[Example]:
-    """The seed example bank: the commented MiniF2F-valid proofs shipped with the project."""
+    """The seed example bank: the commented MiniF2F-valid proofs shipped with the project.
+
+    Only real proofs: 13 of the 106 shipped records are `sorry` placeholders, and a prompt must
+    never show the model a `sorry` as a worked example."""
     from theoremllama.data.minif2f import load_example_bank
 
-    return [Example.from_obt(r) for r in load_example_bank()]
+    return [Example.from_obt(r) for r in load_example_bank(proved_only=True)]
 
 
 def evaluate(config: EvalConfig, *, problems: list[Problem] | None = None,
@@ -102,15 +105,15 @@ def evaluate(config: EvalConfig, *, problems: list[Problem] | None = None,
             todo = [p for p in problems if not (config.skip_solved and p.name in solved)]
             items = []
             for p in todo:
-                prompt = build_prompt(p, bank.choose(p, config.k_examples), config.prompt)
-                h = prompt_hash(prompt)
-                items += [WorkItem(p, r, s, prompt, h) for s in range(config.samples)
-                          if not attempts.done((p.name, r, s))]
+                missing = [s for s in range(config.samples) if not attempts.done((p.name, r, s))]
+                if missing:
+                    prompt = build_prompt(p, bank.choose(p, config.k_examples), config.prompt)
+                    items += [WorkItem(p, r, s, prompt, prompt_hash(prompt)) for s in missing]
             if items:
                 if generator is None:
                     generator = _generator(config)
                 if verifier is None:
-                    verifier = _verifier(config, progress)
+                    verifier = _verifier(config)
                 rounds_run += 1
                 stats.append(run_pipeline(items, generator=generator, sampling=sampling, verifier=verifier,
                                           record=attempts.write, seed=config.seed,
@@ -157,7 +160,7 @@ def _generator(config: EvalConfig):
     return make_generator(dict(config.llm))
 
 
-def _verifier(config: EvalConfig, progress: bool):
+def _verifier(config: EvalConfig):
     from theoremllama.lean.verifier import Verifier
 
     options = dict(config.verifier)

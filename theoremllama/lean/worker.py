@@ -29,6 +29,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable
 
+from theoremllama.errors import UserError
 from theoremllama.lean.protocol import CommandResponse, ErrorResponse, Message
 from theoremllama.lean.repl import LeanRepl, ReplDied, ReplError, ReplGarbage, ReplTimeout
 from theoremllama.lean.syntax import normalize_whitespace
@@ -90,13 +91,19 @@ class Counters:
     """Pool-wide counts, updated by workers (thread-safe)."""
 
     header_imports: int = 0
+    """Header commands sent (each in a fresh process)."""
+    headers_ok: int = 0
+    """Header imports that gave an environment."""
     restarts: int = 0
+    """Processes replaced after a fault (timeout, crash, garbage, memory) or recycled."""
     busy_seconds: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def add(self, *, header_imports: int = 0, restarts: int = 0, busy_seconds: float = 0.0) -> None:
+    def add(self, *, header_imports: int = 0, headers_ok: int = 0, restarts: int = 0,
+            busy_seconds: float = 0.0) -> None:
         with self.lock:
             self.header_imports += header_imports
+            self.headers_ok += headers_ok
             self.restarts += restarts
             self.busy_seconds += busy_seconds
 
@@ -152,7 +159,19 @@ class Worker:
         self.discard()
         self.repl = self._make_repl()
         self.counters.add(header_imports=1)
-        reply = self.repl.command(self.header, timeout=max(HEADER_TIMEOUT_S, self.limits.timeout))
+        try:
+            reply = self.repl.command(self.header, timeout=max(HEADER_TIMEOUT_S, self.limits.timeout))
+        except (ReplDied, ReplGarbage) as e:
+            if self.counters.headers_ok == 0:
+                # No REPL of this pool has ever worked: the command or the machine is wrong, and
+                # every proof would "crash" the same way. That is a setup problem, not a verdict.
+                self.discard()
+                stderr = e.stderr_tail.strip()[-600:]
+                hint = " Raise --mem-gb (mem_gb)." if getattr(e, "out_of_memory", False) else ""
+                raise UserError(f"the Lean REPL fails while importing the header: {_first_line(str(e))}"
+                                f"{'; its stderr ends with: ' + stderr if stderr else ''}.{hint} Check --repl-cmd "
+                                f"/ THEOREMLLAMA_REPL_CMD, or run `theoremllama setup-lean`") from None
+            raise
         if isinstance(reply, ErrorResponse):
             self.header_error = f"the header was refused: {reply.message}"
         elif reply.errors:
@@ -162,6 +181,7 @@ class Worker:
             self.header_error = "the REPL gave no environment for the header"
         else:
             self.header_env = reply.env
+            self.counters.add(headers_ok=1)
 
     def discard(self) -> None:
         """Kill the process (if any); the next proof starts a fresh one."""

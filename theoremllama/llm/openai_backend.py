@@ -166,14 +166,15 @@ class OpenAIGenerator(Generator):
         helper thread), so a caller can hand finished prompts to verifiers while others generate."""
         results: queue.Queue = queue.Queue()
         done = object()
-        stop = threading.Event()
+        running: dict = {}
 
         async def main() -> None:
+            running["loop"], running["task"] = asyncio.get_running_loop(), asyncio.current_task()
             try:
                 async for item in self.astream(prompts, sampling):
-                    if stop.is_set():
-                        break
                     results.put(item)
+            except asyncio.CancelledError:
+                pass  # the consumer stopped early
             except BaseException as e:  # hand the failure to the consuming thread
                 results.put(e)
             finally:
@@ -188,7 +189,8 @@ class OpenAIGenerator(Generator):
                     raise item
                 yield item
         finally:
-            stop.set()
+            if thread.is_alive() and "task" in running:  # stop the requests still in flight
+                running["loop"].call_soon_threadsafe(running["task"].cancel)
             thread.join()
 
     def close(self) -> None:
