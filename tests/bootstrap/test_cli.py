@@ -18,6 +18,13 @@ def test_bad_config_is_one_line_exit_2(tmp_path, capsys):
     assert len(err) == 1 and "informalize.retires: unknown config key" in err[0]
     assert main(["bootstrap", "--config", str(tmp_path / "missing.yaml")]) == 2
     assert "no such config file" in capsys.readouterr().err
+    (tmp_path / "in.jsonl").write_text('{"Name": "a", "Statement": "theorem a : True :=", "Proof": "theorem a : True := trivial"}\n')
+    cfg.write_text(yaml.safe_dump({"input": str(tmp_path / "in.jsonl"), "output": str(tmp_path / "o"),
+                                   "examples": {"encoder": None},
+                                   "llm": {"backend": "openai", "model": "m", "temprature": 0.5}}))
+    assert main(["bootstrap", "--config", str(cfg)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "llm:" in err[0] and "temprature" in err[0]
 
 
 def test_bad_input_names_file_and_line(tmp_path, capsys):

@@ -28,6 +28,8 @@ def test_parse_keeps_later_proof_lines_in_the_proof():
     s, p = parse_informal("# Informal statement\nA claim here.\n# Informal proof\nFirst step.\nProof of the lemma: easy.")
     assert s == "A claim here." and p == "First step.\nProof of the lemma: easy."
     assert parse_informal("just prose without sections") is None
+    echoed = "```lean4\ntheorem t : 1 = 1 := by\n  rfl\n```\n# Informal statement\nOne is one.\n# Informal proof\nProofs by rfl are easy."
+    assert parse_informal(echoed) == ("One is one.", "Proofs by rfl are easy.")
     assert parse_informal(format_informal("S text", "P text")) == ("S text", "P text")
 
 
@@ -112,6 +114,8 @@ def test_config_errors_name_the_key(tmp_path):
         load_config(path, {"concurrency": "many"})
 
 
-def test_shipped_default_config_loads(root):
+def test_shipped_configs_load(root):
     config = load_config(root / "configs/bootstrap/default.yaml")
     assert config.llm["backend"] == "openai" and config.verify.enabled is False and config.iterate
+    config = load_config(root / "configs/bootstrap/vllm_offline.yaml")
+    assert config.llm["backend"] == "vllm" and config.concurrency == 256

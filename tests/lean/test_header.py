@@ -91,6 +91,13 @@ def test_violations_are_found_at_submission_lines():
     assert v.construct == "sorry" and p.code.splitlines()[v.line - 1].strip() == "sorry"
 
 
+def test_theorem_names_are_found_past_docstrings_attributes_and_universes():
+    assert prepare_job(VerifyJob("a", "/-- theorem fake : False -/\n@[simp] theorem real_one : 1 = 1 :=", "rfl")).name == "real_one"
+    assert prepare_job(VerifyJob("a", "theorem _root_.Nat.my_lemma (n : ℕ) : n = n :=", "rfl")).name == "Nat.my_lemma"
+    assert prepare_job(VerifyJob("a", "theorem poly.{u} (α : Sort u) (a : α) : a = a :=", "rfl")).name == "poly"
+    assert prepare_job(VerifyJob("a", "lemma l : True :=", "trivial")).name == "l"
+
+
 def test_statements_that_cannot_be_checked_are_refused():
     with pytest.raises(UserError, match="not a `theorem` or `lemma`"):
         prepare_job(VerifyJob("x", "def x : ℕ := 1", "rfl"))

@@ -94,35 +94,32 @@ def test_forbidden_constructs_never_reach_the_repl(repl_log):
 
 def test_cheats_that_pass_the_text_policy_are_caught_by_the_checks():
     """With the policy bypassed (as if a cheat slipped through it), the run-time checks still hold:
-    the theorem is looked up as `_root_.NAME`, and its axioms must be whitelisted."""
+    the theorem is looked up as `_root_.NAME`, its axioms must be whitelisted, and a sorry seen
+    only as a warning still counts."""
     def bypass(j):
         return replace(prepare_job(j), violations=())
 
     cheats = [
         # a namespace left open with a clean theorem of the same short name: `NAME` would find X.p0
-        job(0, "  native_decide\nnamespace X\ntheorem p0 : True := trivial"),
-        # a declared axiom used by the proof
-        job(1, "  exact cheat.elim\naxiom cheat : False", name="p1"),
+        job(0, "  native_decide\nnamespace X\ntheorem p0 (x : ℕ) (h : x = 2) : x + x = 4 := by norm_num", name="p0"),
+        # an axiom declared in front of the theorem (smuggled into the statement's text) and used
+        VerifyJob("1", "axiom cheat : False\ntheorem q : 1 = 2 :=", "cheat.elim"),
         # a sorry visible only as the old warning
         job(2, "  double_old_sorry"),
     ]
     with Verifier(DOUBLE, workers=1, timeout=10, progress=False) as v:
-        # the second cheat declares its axiom after the theorem: Lean (and the double) then fail the
-        # theorem, so declare it first, in front of the statement's proof, as a smuggled command would
-        futures = v._submit_prepared([bypass(cheats[0]), bypass(cheats[2])])
-        out = [f.result(timeout=20) for f in futures]
-        smuggled = VerifyJob("axiom", "axiom cheat : False\ntheorem q : 1 = 2 :=", "cheat.elim")
-        axiom_out = v._submit_prepared([bypass(smuggled)])[0].result(timeout=20)
-    assert out[0].reason == "axiom" and "Lean.ofReduceBool" in out[0].detail
-    assert out[1].reason == "sorry"
-    assert axiom_out.reason == "axiom" and "cheat" in axiom_out.axioms and "cheat" in axiom_out.detail
+        out = [f.result(timeout=30) for f in v._submit_prepared([bypass(j) for j in cheats])]
+    assert reasons(out) == ["axiom", "axiom", "sorry"]
+    assert "Lean.ofReduceBool" in out[0].detail
+    assert "cheat" in out[1].axioms and "cheat" in out[1].detail
 
 
 def test_statement_check_compares_the_elaborated_type_with_the_reference():
     with Verifier(DOUBLE, workers=1, timeout=10, progress=False) as v:
         out = v.verify_many([job(0, "  double_retype"), job(1, "  norm_num"), job(2, "  double_retype\n  simp")])
     assert reasons(out) == ["statement", "ok", "statement"]
-    assert "expected `(x : ℕ) (h : x = 2) → x + x = 4`" in out[0].detail or "x + x = 4 ∧ True" in out[0].detail
+    assert out[0].detail.endswith("expected `∀ (x : ℕ) (h : x = 2), x + x = 4`, "
+                                  "got `∀ (x : ℕ) (h : x = 2), x + x = 4 ∧ True`")
 
 
 def test_header_errors_fail_every_job_of_that_header_only():
@@ -174,6 +171,16 @@ def test_crash_garbage_and_out_of_memory_cost_only_their_proof():
     assert "not a JSON reply" in out[3].detail and "this is not JSON" in out[3].detail
     assert "out of memory" in out[5].detail and "4 GiB" in out[5].detail
     assert stats["restarts"] == 3 and stats["header_imports"] == 4
+
+
+def test_the_memory_cap_is_real(repl_log):
+    """RLIMIT_AS (mem_gb) really applies to the REPL: an allocation past it kills only that proof."""
+    jobs = [job(0, "  double_alloc_64\n  norm_num"), job(1, "  double_alloc_4096\n  norm_num"), job(2, "  norm_num")]
+    with Verifier(DOUBLE, workers=1, timeout=10, mem_gb=1, progress=False) as v:
+        out = v.verify_many(jobs)
+        stats = v.stats()
+    assert reasons(out) == ["ok", "memory", "ok"]
+    assert "1 GiB" in out[1].detail and stats["restarts"] == 1
 
 
 def test_a_thousand_proofs_with_five_percent_faults(tmp_path):
@@ -309,3 +316,22 @@ def test_configuration_errors_are_user_errors(tmp_path, monkeypatch):
     with Verifier(["/bin/sh", "-c", "echo 'lake: unknown toolchain' >&2; exit 3"], workers=1, progress=False) as v:
         with pytest.raises(UserError, match="unknown toolchain"):
             v.verify_many([job(0, "  norm_num"), job(1, "  norm_num")])
+
+
+# ----------------------------------------------------------------------------- the double itself
+
+@pytest.mark.parametrize("transcript", ["dup_sorries", "unknown_environment", "import_lean"])
+def test_the_double_answers_recorded_requests_as_the_real_repl_did(fixtures, transcript):
+    """The double speaks the real wire protocol: fed a recorded session's requests, its replies
+    (framing, key order, env and proofState numbering, positions, sorry goals) equal Lean's."""
+    import subprocess
+
+    from theoremllama.lean.protocol import split_replies
+
+    folder = fixtures / "repl_transcripts"
+    requests = (folder / f"{transcript}.in").read_text(encoding="utf-8")
+    out = subprocess.run(DOUBLE, input=requests + "\n\n", capture_output=True, text=True, timeout=30).stdout
+    expected = split_replies((folder / f"{transcript}.expected.out").read_text(encoding="utf-8"))
+    got = split_replies(out)
+    assert got == expected and [list(r) for r in got] == [list(r) for r in expected]
+    assert out.endswith("}\n\n") and out.count("\n\n") == len(expected)

@@ -4,8 +4,6 @@ HF generator driven from async code through BatchingGenerator."""
 import asyncio
 import threading
 
-import pytest
-
 from theoremllama.llm import Sampling, make_generator
 from theoremllama.llm.batching import BatchingGenerator, MicroBatcher, as_async
 

@@ -37,7 +37,9 @@ Rules (the code is read with comments and string contents masked, like Lean's le
 8. Faults, for the harness: `double_hang` never answers; `double_crash` prints half a reply and
    exits with status 1; `double_garbage` prints a line that is not JSON, then the reply;
    `double_oom` writes "INTERNAL PANIC: out of memory" to stderr and exits 1;
-   `double_sleep_<ms>` sleeps that many milliseconds before answering.
+   `double_sleep_<ms>` sleeps that many milliseconds before answering;
+   `double_alloc_<mib>` really allocates that many MiB (under a smaller RLIMIT_AS, Python's
+   MemoryError ends the process with status 1, as Lean's allocation failure would).
    `import Missing...` (a module whose name starts with `Missing`) gives an "unknown module" error.
 9. `#print axioms NAME` (or `_root_.NAME`): info `'NAME' depends on axioms: [a, b, c]` or
    `'NAME' does not depend on any axioms`, or the error `unknown constant 'NAME'`.
@@ -80,6 +82,7 @@ def _word(w: str) -> re.Pattern:
 _SORRY = _word("(?:sorry|admit)")
 _ERROR = _word("(?:double_error|fail)")
 _SLEEP = re.compile(r"double_sleep_(\d+)")
+_ALLOC = re.compile(r"double_alloc_(\d+)")
 
 
 @dataclass
@@ -166,6 +169,9 @@ class Double:
             sys.stdout.write("this is not JSON: the double was asked for garbage\n")
         for ms in _SLEEP.findall(masked):
             time.sleep(int(ms) / 1000)
+        for mib in _ALLOC.findall(masked):
+            block = bytearray(int(mib) << 20)  # touches no page: only the address space counts
+            del block
 
     @staticmethod
     def msg(code: str, severity: str, start: int, end: int, data: str) -> dict:

@@ -107,6 +107,10 @@ class ScriptedOpenAIServer:
             ready.set()
             loop.run_forever()
             loop.run_until_complete(self._runner.cleanup())
+            pending = asyncio.all_tasks(loop)  # handlers still sleeping: cancel, then let them end
+            for task in pending:
+                task.cancel()
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
             loop.close()
 
         self._thread = threading.Thread(target=serve, name="scripted-openai-server", daemon=True)

@@ -152,3 +152,15 @@ def test_target_longer_than_the_sequence(encoder, encoded):
     assert len(sample["input_ids"]) == prompt + 5 and sample["context_records"] == []
     assert sample["labels"][-5:] == encoded[k].answer_ids[:5]
     assert block_example(encoder.prefix_ids, encoded, list(range(len(encoded))), k, prompt) is None
+
+
+def test_prompt_ids_are_what_evaluation_renders(tokenizer, encoder, records):
+    """A prompt built from pieces = the chat template applied to build_conversation(...)."""
+    from theoremllama.train.format import record_answer, record_instruction
+    from theoremllama.train.prompt import build_conversation
+
+    examples = [(record_instruction(r), record_answer(r)) for r in records[:2]]
+    instruction = record_instruction(records[2])
+    rendered = tokenizer.apply_chat_template(build_conversation(examples, instruction), tokenize=False,
+                                             add_generation_prompt=True)
+    assert encoder.prompt_ids(examples, instruction) == tokenizer(rendered, add_special_tokens=False)["input_ids"]

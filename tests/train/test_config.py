@@ -1,5 +1,7 @@
 """Recipe configs: shipped configs load, overrides apply, bad keys are named in one-line errors."""
 
+import json
+
 import pytest
 import yaml
 
@@ -69,3 +71,30 @@ def test_bad_data_file_names_file_line_and_field(tmp_path):
     with pytest.raises(InputError) as e:
         load_obt_records(bad)
     assert e.value.line == 2
+
+
+def test_records_from_every_format_agree(tmp_path, records_path):
+    """The shipped JSON array, the same rows as OBT JSONL, and as a saved HF dataset dir load alike."""
+    import datasets
+
+    from theoremllama.train.format import load_obt_records
+
+    array = load_obt_records(records_path)
+    assert len(array) == 106 and array[5].idx == 5
+    assert array[0].Generated_informal_statement_and_proof.startswith("Expand the following expression")
+    rows = [r.to_dict() for r in array[:5]]
+    jsonl = tmp_path / "obt.jsonl"
+    jsonl.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    datasets.Dataset.from_list(rows).save_to_disk(str(tmp_path / "obt_hf"))
+    assert load_obt_records(jsonl) == array[:5] == load_obt_records(tmp_path / "obt_hf")
+
+
+def test_bad_row_in_a_json_array_names_its_line(tmp_path):
+    from theoremllama.errors import InputError
+    from theoremllama.train.format import load_obt_records
+
+    bad = tmp_path / "obt.json"
+    bad.write_text('[\n  {"Name": "a", "Statement": "s :=", "Proof": "p"},\n  {"Name": "b", "Proof": "p"}\n]\n')
+    with pytest.raises(InputError) as e:
+        load_obt_records(bad)
+    assert (e.value.line, e.value.field) == (3, "Statement")

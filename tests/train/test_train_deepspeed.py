@@ -59,7 +59,7 @@ def _expected_order(tokenizer, records_path, *, curriculum: bool, seed: int = 42
     return [records[k].idx for k in dataset.order]
 
 
-def _falls(losses: dict[int, float], k: int = 5, margin: float = 0.3) -> None:
+def _falls(losses: dict[int, float], k: int = 5, margin: float = 0.5) -> None:
     values = [losses[s] for s in sorted(losses)]
     first, last = sum(values[:k]) / k, sum(values[-k:]) / k
     assert last < first - margin, f"loss did not fall: first {k} mean {first:.3f}, last {k} mean {last:.3f}"
@@ -120,12 +120,15 @@ def test_resume_continues_step_count_and_data_order(reference, tmp_path):
     shutil.copytree(out / f"checkpoint-{HALF}", resumed / f"checkpoint-{HALF}")
     text = config.read_text().replace(str(out), str(resumed))
     (tmp_path / "resume.yaml").write_text(text)
+    # as if the first run had been killed two steps after the checkpoint, mid-way through a line
+    logged = (out / "data_order.jsonl").read_text().splitlines(keepends=True)
+    (resumed / "data_order.jsonl").write_text("".join(logged[:HALF + 2]) + logged[HALF + 2][:10])
     log = _train(tmp_path / "resume.yaml", tmp_path)
     assert "Resuming" in log or "resuming" in log
 
-    lines = _data_order(resumed)
-    assert [line["step"] for line in lines] == list(range(HALF + 1, STEPS + 1))
-    assert lines == _data_order(out)[HALF:]
+    # the redone steps replace the lost ones: the log is the uninterrupted run's, line for line
+    assert _data_order(resumed) == _data_order(out)
+    assert json.loads((resumed / f"checkpoint-{STEPS}" / "trainer_state.json").read_text())["global_step"] == STEPS
     ref, new = _losses(out, STEPS), _losses(resumed, STEPS)
     for step in range(HALF + 1, STEPS + 1):
         assert new[step] == pytest.approx(ref[step], abs=1e-2), step
@@ -154,3 +157,30 @@ def test_zero2_two_processes_with_deepspeed_launcher(tmp_path, make_config, toke
     assert state["num_hidden_layers"] == 2
     # the trainer state saved at the end holds the logged loss of every step
     _falls(_losses_in(out / "trainer_state.json"))
+
+
+@pytest.mark.parametrize("ds_config", ["ds_zero1.json", "ds_zero3.json", "ds_zero3_offload.json"])
+def test_other_zero_stages_train_and_save_hf_weights(ds_config, tmp_path, make_config, root):
+    """The shipped ZeRO-1/-3/-3-offload configs run (their "auto" values filled by the HF
+    integration) and the final model is full HF weights (ZeRO-3 gathers them at save)."""
+    from transformers import AutoModelForCausalLM
+
+    out = tmp_path / "out"
+    config = make_config(tmp_path / "c.yaml", out, max_seq_len=256, deepspeed=str(root / "train" / ds_config),
+                         **{"trainer.max_steps": 3, "trainer.save_steps": 1000})
+    _train(config, tmp_path)
+    losses = _losses_in(out / "trainer_state.json")
+    assert sorted(losses) == [1, 2, 3]
+    model = AutoModelForCausalLM.from_pretrained(out / "final")
+    assert model.get_input_embeddings().weight.shape[1] == 64
+
+
+def test_lora_with_gradient_checkpointing_without_deepspeed(tmp_path, make_config):
+    out = tmp_path / "out"
+    config = make_config(tmp_path / "c.yaml", out, max_seq_len=256, deepspeed=None, gradient_checkpointing=True,
+                         lora={"r": 4, "alpha": 8},
+                         **{"trainer.max_steps": 3, "trainer.save_steps": 1000})
+    _train(config, tmp_path)
+    assert sorted(_losses_in(out / "trainer_state.json")) == [1, 2, 3]
+    adapter = json.loads((out / "final" / "adapter_config.json").read_text())
+    assert adapter["r"] == 4 and "q_proj" in adapter["target_modules"]

@@ -33,9 +33,9 @@ class Example:
     """`proof` with the natural-language reasoning as `--` comments."""
 
 
-def format_informal(statement: str, proof: str) -> str:
-    """The `Generated_informal_statement_and_proof` column: both parts under markdown headings."""
-    return f"# Informal statement\n{statement.strip()}\n\n# Informal proof\n{proof.strip()}"
+# One layout of the `Generated_informal_statement_and_proof` column for the whole project (the
+# seed bank, bootstrapped OBT rows and evaluation prompts all use it); `parse_informal` reads it back.
+from theoremllama.data.minif2f import format_informal  # noqa: E402,F401
 
 
 def example_from_dict(d: dict) -> Example | None:
@@ -66,7 +66,14 @@ def load_examples(path: str | Path | None = None) -> list[Example]:
     """Examples from a bank file (.json array, .jsonl, HF dataset dir); default: the seed bank."""
     from theoremllama.data.jsonl import read_records
 
-    path = Path(path) if path else default_bank_path()
+    if path is None:
+        # The shipped seed bank through the data layer, which corrects the 14 cut-off `Name`s
+        # (so the never-its-own-example rule holds for them) and leaves out `sorry` placeholders.
+        from theoremllama.data.minif2f import load_example_bank
+
+        return [e for e in (example_from_dict(r.to_dict()) for r in load_example_bank(proved_only=True))
+                if e is not None]
+    path = Path(path)
     rows = read_records(path)
     examples = [e for e in (example_from_dict(r) for r in rows) if e is not None]
     if rows and not examples:

@@ -40,10 +40,11 @@ def informalize_prompt(proof: str, examples: list[Example]) -> list[dict]:
 # A heading line: markdown `#`s, or a bold/plain label ending in a colon; the label names the part.
 _HEADING = re.compile(
     r"^[ \t]*(?:#{1,6}[ \t]*|\*\*|__)?[ \t]*"
-    r"(?P<label>(?:informal|natural[- ]language|nl)?[ \t]*(?:statement|problem|theorem|proof))"
+    r"(?P<label>(?:informal|natural[- ]language|nl)?[ \t]*(?:statement|problem|theorem|proof))\b"
     r"[ \t]*[.:]?[ \t]*(?:\*\*|__)?[ \t]*[.:]?[ \t]*(?P<rest>.*)$",
     re.IGNORECASE | re.MULTILINE,
 )
+_CODE_BLOCK = re.compile(r"^[ \t]*```[ \t]*(?:lean4?)[^\n]*\n.*?^[ \t]*```[ \t]*$", re.DOTALL | re.MULTILINE | re.IGNORECASE)
 _JSON_KEYS_STATEMENT = ("informal_statement", "statement", "natural_language_statement", "nl_statement")
 _JSON_KEYS_PROOF = ("informal_proof", "proof", "natural_language_proof", "nl_proof")
 
@@ -76,6 +77,7 @@ def parse_informal(text: str) -> tuple[str, str] | None:
     `Label:` forms, synonyms like `Statement`, `Problem`, `Proof`) and JSON objects."""
     if not text or not text.strip():
         return None
+    text = _CODE_BLOCK.sub("", text)  # an echoed Lean block's `theorem` line is not a heading
     headings = list(_HEADING.finditer(text))
     is_proof = [m.group("label").lower().endswith("proof") for m in headings]
     # The first statement heading, then the first proof heading after it; later headings of

@@ -245,12 +245,11 @@ def make_bank(config: BootstrapConfig, output: Path) -> ExampleBank:
 
 
 def run_bootstrap(config: BootstrapConfig, *, generator=None, bank: ExampleBank | None = None,
-                  verifier=None, progress: bool = True, stop_after: int | None = None) -> Summary:
+                  verifier=None, progress: bool = True) -> Summary:
     """Run (or resume) the job described by `config`; returns the summary.
 
     `generator`, `bank` and `verifier` default to what the config describes (tests and
-    benchmarks pass their own). `stop_after` ends the run after that many theorems are written
-    (a clean stand-in for an interrupted run)."""
+    benchmarks pass their own)."""
     from theoremllama.data.jsonl import JsonlWriter, atomic_write_jsonl, atomic_write_text, read_jsonl
     from theoremllama.llm.base import make_generator
     from theoremllama.llm.batching import as_async
@@ -282,7 +281,10 @@ def run_bootstrap(config: BootstrapConfig, *, generator=None, bank: ExampleBank 
         bank.warm([t.record.Proof for t in pending])
 
         if generator is None:
-            generator = make_generator(config.llm)
+            try:
+                generator = make_generator(config.llm)
+            except TypeError as e:  # a misspelt or unknown backend option
+                raise UserError(f"llm: {e}") from None
         own_verifier = verifier is None and config.verify.enabled
         if own_verifier:
             verifier = make_verifier(config)
@@ -307,8 +309,7 @@ def run_bootstrap(config: BootstrapConfig, *, generator=None, bank: ExampleBank 
 
         run_started = time.monotonic()
         try:
-            asyncio.run(_run_all(boot, pending, record, concurrency=config.concurrency,
-                                 progress=progress, stop_after=stop_after))
+            asyncio.run(_run_all(boot, pending, record, concurrency=config.concurrency, progress=progress))
         finally:
             summary.run_seconds = round(time.monotonic() - run_started, 3)
             if own_verifier:
@@ -350,32 +351,22 @@ def _write_dataset(output: Path, summary: Summary) -> None:
 
 
 async def _run_all(boot: Bootstrapper, pending: list[Theorem], record, *, concurrency: int,
-                   progress: bool, stop_after: int | None) -> None:
+                   progress: bool) -> None:
     """`concurrency` workers take theorems from a shared queue; each outcome is written as soon
     as it is known. A failing generator (server down after retries) stops every worker."""
     from tqdm import tqdm
 
-    queue = iter(pending)
-    written = 0
+    queue = iter(pending)  # shared: each worker takes the next theorem when it is free
     bar = tqdm(total=len(pending), unit="thm", desc="bootstrap", disable=not progress, dynamic_ncols=True)
-    stop = asyncio.Event()
     counts = Counter()
 
     async def worker() -> None:
-        nonlocal written
         for theorem in queue:
-            if stop.is_set():
-                return
             outcome = await boot.run_one(theorem)
-            if stop.is_set():
-                return
             record(outcome)
-            written += 1
             counts["accepted" if outcome.record else "rejected"] += 1
             bar.update(1)
             bar.set_postfix(counts, refresh=False)
-            if stop_after is not None and written >= stop_after:
-                stop.set()
 
     tasks = [asyncio.ensure_future(worker()) for _ in range(min(concurrency, max(1, len(pending))))]
     try:

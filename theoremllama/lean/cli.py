@@ -28,7 +28,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="JSONL of verdicts (appended to; ids already there are skipped)")
     parser.add_argument("--workers", type=int, default=None, help="REPL processes (default: CPU count - 1)")
     parser.add_argument("--timeout", type=float, default=60.0, help="wall-clock seconds per proof (default 60)")
-    parser.add_argument("--mem-gb", type=float, default=None, help="memory cap per REPL process, GiB (RLIMIT_AS)")
+    parser.add_argument("--mem-gb", type=float, default=None, help="address-space cap per REPL process, GiB (RLIMIT_AS; Mathlib's memory-mapped "
+                             ".olean files count towards it, so leave several GiB above what a proof needs, "
+                             "e.g. 16); a proof that hits it gets the verdict `memory`")
     parser.add_argument("--max-uses", type=int, default=200,
                         help="proofs per REPL process before it is restarted (default 200)")
     parser.add_argument("--max-rss-gb", type=float, default=None,

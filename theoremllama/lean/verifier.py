@@ -106,7 +106,7 @@ def prepare_job(job: VerifyJob) -> PreparedJob:
     if decl is None:
         raise UserError(f"job {job.id!r}: the statement is not a `theorem` or `lemma` declaration: "
                         f"{statement[:100]!r}")
-    name = decl.group("name").removeprefix("_root_.")
+    name = decl.group("name").removeprefix("_root_.").rstrip(".")  # `foo.{u}`: universe parameters
     by = _TRAILING_BY.search(masked)
     had_by = by is not None and masked[:by.start()].rstrip().endswith(":=")
     if had_by:
@@ -400,6 +400,7 @@ class Verifier:
         if lru is not slot:
             return None
         slot.header = min(waiting)[1]
+        self._cond.notify_all()  # the next least recently used idle worker may be needed too
         return self._queues[slot.header].popleft()
 
     def _serve(self, slot: _Slot) -> None:
@@ -427,7 +428,7 @@ class Verifier:
                 worker, header = slot.worker, slot.header
             if worker is None or worker.header != header:
                 if worker is not None:
-                    worker.close()  # retired: its header is no longer needed here
+                    worker.discard()  # retired: its header is no longer needed here
                 worker = Worker(header, make_repl, self.limits, self._counters, self._references)
                 with self._cond:
                     slot.worker = worker

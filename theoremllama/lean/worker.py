@@ -184,16 +184,10 @@ class Worker:
             self.counters.add(headers_ok=1)
 
     def discard(self) -> None:
-        """Kill the process (if any); the next proof starts a fresh one."""
+        """Kill the process (if any); the next proof starts a fresh one. Also how a worker retires."""
         if self.repl is not None:
             self.repl.kill()
         self.repl, self.header_env, self.uses = None, None, 0
-
-    def close(self) -> None:
-        """Polite shutdown, for retiring a worker whose header is no longer needed."""
-        if self.repl is not None:
-            self.repl.close()
-        self.repl, self.header_env = None, None
 
     def _recycle_if_due(self) -> None:
         repl = self.repl
@@ -202,8 +196,7 @@ class Worker:
         if self.uses >= self.limits.max_uses or (
                 self.limits.max_rss_bytes is not None and repl.rss_bytes() > self.limits.max_rss_bytes):
             self.counters.add(restarts=1)
-            repl.close()
-            self.repl, self.header_env, self.uses = None, None, 0
+            self.discard()  # nothing in a REPL is worth a polite shutdown (it can take seconds)
 
     # ------------------------------------------------------------------ one proof
 

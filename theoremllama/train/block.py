@@ -42,7 +42,7 @@ def block_example(prefix_ids: list[int], records: list[EncodedRecord], ring: lis
     if fill not in FILL_MODES:
         raise ValueError(f"fill must be one of {FILL_MODES}, got {fill!r}")
     target = records[ring[ring_pos]]
-    budget = max_seq_len - len(prefix_ids) - len(target.query_ids) - len(target.answer_ids)
+    budget = max_seq_len - len(prefix_ids) - len(target)
     if budget <= 0:  # no room for any example: the record alone, its answer cut if need be
         sample = single_example(prefix_ids, target, max_seq_len)
         if sample is not None:
@@ -56,16 +56,15 @@ def block_example(prefix_ids: list[int], records: list[EncodedRecord], ring: lis
         other = records[ring[(ring_pos - step) % n]]
         if other.answer_text == target.answer_text or other.code_key == target.code_key:
             continue  # a duplicate of the target's answer would leak it
-        exchange = other.query_ids + other.answer_ids
-        if len(exchange) <= budget:
-            pieces.append(exchange)
+        if len(other) <= budget:
+            pieces.append(other.query_ids + other.answer_ids)
             used.append(other.idx)
-            budget -= len(exchange)
+            budget -= len(other)
             if budget == 0:
                 break
         else:
             if fill == "exact":
-                pieces.append(exchange[len(exchange) - budget:])
+                pieces.append((other.query_ids + other.answer_ids)[len(other) - budget:])
                 used.append(other.idx)
             break
 

@@ -30,7 +30,7 @@ class SFTDataset(torch.utils.data.Dataset):
         self.ring_pos = {k: p for p, k in enumerate(self.ring)}
         # Records whose prompt alone fills max_seq_len teach nothing: leave them out of the order.
         too_long = [k for k in self.ring
-                    if len(prefix_ids) + len(records[k].query_ids) >= max_seq_len]
+                    if len(prefix_ids) + len(records[k].query) >= max_seq_len]
         if too_long:
             log.warning("%d of %d records have a prompt longer than max_seq_len=%d and are skipped "
                         "(first: %s)", len(too_long), len(records), max_seq_len, records[too_long[0]].name)

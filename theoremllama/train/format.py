@@ -21,9 +21,10 @@ trained on the tokens it is later prompted with.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from theoremllama.data.records import OBTRecord
 from theoremllama.errors import InputError, UserError
@@ -44,23 +45,38 @@ def record_answer(record: OBTRecord) -> str:
     return build_answer(record.Commented_proof or record.Proof)
 
 
-@dataclass
+@dataclass(eq=False)  # arrays have no truth value; records are compared by idx
 class EncodedRecord:
-    """One OBT record, tokenized into the pieces training sequences are built from."""
+    """One OBT record, tokenized into the pieces training sequences are built from.
+
+    Token ids are stored as int32 arrays (a 100k-record OBT set at ~600 tokens a record is
+    ~240 MB per rank this way, several GB as Python lists); `query_ids` / `answer_ids` give lists."""
 
     idx: int
     """The record's `idx` (its identity in the dataset)."""
     name: str
     """The theorem name (for logs and ordering ties)."""
-    query_ids: list[int]
+    query: np.ndarray
     """User turn + generation prompt: what the model is given."""
-    answer_ids: list[int]
+    answer: np.ndarray
     """Assistant reply + end-of-turn marker: what the model learns to write."""
     answer_text: str
     """The answer as text, to recognise duplicates (block training never shows a record its own answer)."""
     code_key: str
     """The proof's code without comments, whitespace-normalised: a duplicate proof with different
     comments is still a duplicate."""
+
+    @property
+    def query_ids(self) -> list[int]:
+        return self.query.tolist()
+
+    @property
+    def answer_ids(self) -> list[int]:
+        return self.answer.tolist()
+
+    def __len__(self) -> int:
+        """Tokens of the whole exchange (query + answer)."""
+        return len(self.query) + len(self.answer)
 
 
 class ChatEncoder:
@@ -99,7 +115,8 @@ class ChatEncoder:
         turns = [self.split_turns(record_instruction(r), a) for r, a in zip(records, answers)]
         query_ids = self._tokenize([q for q, _ in turns]) if turns else []
         answer_ids = self._tokenize([a for _, a in turns]) if turns else []
-        return [EncodedRecord(r.idx, r.Name, q, a, ans, code_key(r.Commented_proof or r.Proof))
+        return [EncodedRecord(r.idx, r.Name, np.asarray(q, dtype=np.int32), np.asarray(a, dtype=np.int32),
+                              ans, code_key(r.Commented_proof or r.Proof))
                 for r, q, a, ans in zip(records, query_ids, answer_ids, answers)]
 
     def prompt_ids(self, examples: list[tuple[str, str]], instruction: str) -> list[int]:
@@ -152,41 +169,21 @@ def _row_to_obt(row: dict, *, idx: int, path: str, line: int | None) -> OBTRecor
 
 
 def load_obt_records(path: str | Path) -> list[OBTRecord]:
-    """Read OBT records from JSONL (one object a line), a JSON list, or an HF `datasets` directory.
+    """Read OBT records from JSONL, a JSON array, a saved HF dataset directory or a parquet file
+    (the readers of `theoremllama.data.jsonl`).
 
     Rows in the TheoremLlama MiniF2F shape (`Informal_statement`, `Informal_proof`) are accepted
     too: their informal parts are joined into `Generated_informal_statement_and_proof`. A missing
     `idx` is filled with the row number. Bad rows raise InputError naming file, line and field."""
-    path = Path(path)
-    if not path.exists():
-        raise UserError(f"training data not found: {path}")
-    if path.is_dir():
-        try:
-            import datasets
-            ds = datasets.load_from_disk(str(path))
-        except Exception as e:  # noqa: BLE001 - any failure here is a user-facing data problem
-            raise UserError(f"{path}: not a readable HF datasets directory ({e})") from None
-        if isinstance(ds, datasets.DatasetDict):
-            if "train" not in ds:
-                raise UserError(f"{path}: a DatasetDict without a 'train' split")
-            ds = ds["train"]
-        return [_row_to_obt(row, idx=i, path=str(path), line=None) for i, row in enumerate(ds)]
-    text = path.read_text(encoding="utf-8")
-    if text.lstrip().startswith("["):
-        try:
-            rows = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise InputError(f"invalid JSON ({e.msg})", path=str(path), line=e.lineno) from None
-        if not isinstance(rows, list):
-            raise InputError("expected a JSON list of records", path=str(path))
-        return [_row_to_obt(row, idx=i, path=str(path), line=None) for i, row in enumerate(rows)]
-    records = []
-    for lineno, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise InputError(f"invalid JSON ({e.msg})", path=str(path), line=lineno) from None
-        records.append(_row_to_obt(row, idx=len(records), path=str(path), line=lineno))
-    return records
+    from theoremllama.data import jsonl
+
+    p = Path(path)
+    if not p.exists():
+        raise UserError(f"training data not found: {p}")
+    if p.is_dir() or p.suffix == ".parquet":
+        rows = ((d, None) for d in jsonl.read_records(p))  # datasets rows have no line number
+    else:
+        with open(p, encoding="utf-8") as f:
+            head = f.read(4096).lstrip("\ufeff \t\r\n")
+        rows = jsonl.iter_json_array(str(p)) if head.startswith("[") else jsonl.iter_jsonl_lines(p)
+    return [_row_to_obt(d, idx=row, path=str(p), line=line) for row, (d, line) in enumerate(rows)]

@@ -133,6 +133,7 @@ def training_arguments(cfg: TrainConfig, precision: str) -> TrainingArguments:
     kwargs = dict(cfg.trainer)
     kwargs.setdefault("report_to", "none")
     kwargs.setdefault("save_strategy", "steps")
+    kwargs.setdefault("ddp_find_unused_parameters", False)  # every parameter takes part in the loss
     fields = {f.name for f in dataclasses.fields(TrainingArguments)}
     # transformers 5 renamed gradient_checkpointing; 4.x has only the old name.
     kwargs["activation_checkpointing" if "activation_checkpointing" in fields
@@ -197,6 +198,27 @@ def resolve_resume(cfg: TrainConfig) -> str | None:
     return cfg.resume
 
 
+def trainer_step(checkpoint: str | Path) -> int:
+    return int(json.loads((Path(checkpoint) / "trainer_state.json").read_text())["global_step"])
+
+
+def trim_data_order(path: Path, step: int) -> None:
+    """Keep the data-order lines of steps <= `step`: the steps after the checkpoint are redone, and a
+    line cut short by a kill is dropped. Atomic (temporary file + rename)."""
+    if not path.exists():
+        return
+    kept = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            if json.loads(line)["step"] <= step:
+                kept.append(line + "\n")
+        except (json.JSONDecodeError, KeyError, TypeError):
+            continue
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text("".join(kept), encoding="utf-8")
+    os.replace(tmp, path)
+
+
 def versions() -> dict:
     import deepspeed
 
@@ -218,7 +240,8 @@ def write_run_info(cfg: TrainConfig, args: TrainingArguments, n_records: int, n_
 
 def train(cfg: TrainConfig) -> Path:
     """Run the recipe; returns the directory of the final model."""
-    ensure_distributed_env()
+    if cfg.deepspeed:
+        ensure_distributed_env()
     transformers.set_seed(cfg.seed)
     precision = resolve_precision(cfg)
     args = training_arguments(cfg, precision)  # initialises the process group under DeepSpeed
@@ -246,6 +269,9 @@ def train(cfg: TrainConfig) -> Path:
     resume = resolve_resume(cfg)
     if resume:
         log.info("resuming from %s", resume)
+        if args.process_index == 0 and cfg.log_data_order:
+            # No rank reaches its first batch before rank 0 joins DeepSpeed's set-up in train().
+            trim_data_order(out / DATA_ORDER, trainer_step(resume))
     trainer.train(resume_from_checkpoint=resume)
 
     trainer.save_state()  # trainer_state.json (loss history) beside the checkpoints
