@@ -28,7 +28,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 def build_parser(argv: list[str]) -> argparse.ArgumentParser:
     from theoremllama import __version__
 
-    parser = argparse.ArgumentParser(prog="theoremllama", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="theoremllama",
+        description="Turn a general-purpose LLM into a Lean 4 prover: verify proofs with Lean, build NL-FL "
+                    "aligned datasets, fine-tune with DeepSpeed, evaluate on MiniF2F.")
     parser.add_argument("--version", action="version", version=f"theoremllama {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     wanted = next((a for a in argv if not a.startswith("-")), None)

@@ -98,3 +98,15 @@ def test_bad_row_in_a_json_array_names_its_line(tmp_path):
     with pytest.raises(InputError) as e:
         load_obt_records(bad)
     assert (e.value.line, e.value.field) == (3, "Statement")
+
+
+def test_cli_reports_bad_training_data_in_one_line(tmp_path, make_config, capsys):
+    """A bad record stops `theoremllama train` with file:line: field, before DeepSpeed starts."""
+    data = tmp_path / "obt.jsonl"
+    data.write_text('{"Name": "a", "Statement": "theorem a : True :=", "Proof": "theorem a : True := trivial"}\n'
+                    '{"Name": "b", "Statement": ["oops"], "Proof": "p"}\n')
+    path = make_config(tmp_path / "c.yaml", tmp_path / "out", data=str(data))
+    assert main(["train", "--config", str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and f"{data}:2: field 'Statement'" in err
+    assert not (tmp_path / "out").exists()

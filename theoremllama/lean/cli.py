@@ -45,54 +45,42 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def read_jobs(path: str) -> list:
     """The input file as VerifyJobs, each checked (InputError naming file, line and field)."""
+    from theoremllama.data.jsonl import iter_jsonl_lines
     from theoremllama.lean.verifier import VerifyJob, prepare_job
 
     jobs, first_line = [], {}
-    try:
-        f = open(path, encoding="utf-8")
-    except FileNotFoundError:
-        raise UserError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise UserError(f"{path}: is a directory, expected a .jsonl file") from None
-    with f:
-        for line_no, raw in enumerate(f, start=1):
-            if not raw.strip():
-                continue
-            try:
-                record = json.loads(raw)
-            except json.JSONDecodeError as e:
-                raise InputError(f"invalid JSON ({e.msg} at column {e.colno})", path=path, line=line_no) from None
-            if not isinstance(record, dict):
-                raise InputError(f"expected a JSON object, got {type(record).__name__}", path=path, line=line_no)
+    for record, line_no in iter_jsonl_lines(path):
+        if not isinstance(record, dict):
+            raise InputError(f"expected a JSON object, got {type(record).__name__}", path=path, line=line_no)
 
-            def field(*names: str, required: bool = True, kinds: tuple = (str,)):
-                for name in names:
-                    if name in record and record[name] is not None:
-                        value = record[name]
-                        if not isinstance(value, kinds) or isinstance(value, bool):
-                            raise InputError(f"expected a {' or '.join(k.__name__ for k in kinds)}, "
-                                             f"got {type(value).__name__}", path=path, line=line_no, field=name)
-                        return name, value
-                if required:
-                    also = f" (or '{names[1]}')" if len(names) > 1 else ""
-                    raise InputError(f"missing{also}", path=path, line=line_no, field=names[0])
-                return names[0], ""
+        def field(*names: str, required: bool = True, kinds: tuple = (str,)):
+            for name in names:
+                if name in record and record[name] is not None:
+                    value = record[name]
+                    if not isinstance(value, kinds) or isinstance(value, bool):
+                        raise InputError(f"expected a {' or '.join(k.__name__ for k in kinds)}, "
+                                         f"got {type(value).__name__}", path=path, line=line_no, field=name)
+                    return name, value
+            if required:
+                also = f" (or '{names[1]}')" if len(names) > 1 else ""
+                raise InputError(f"missing{also}", path=path, line=line_no, field=names[0])
+            return names[0], ""
 
-            id_field, job_id = field("id", "name", kinds=(str, int))
-            job_id = str(job_id)
-            if job_id in first_line:
-                raise InputError(f"duplicate id {job_id!r} (first on line {first_line[job_id]})",
-                                 path=path, line=line_no, field=id_field)
-            first_line[job_id] = line_no
-            statement_field, statement = field("formal_statement", "statement")
-            _, proof = field("proof")
-            _, header = field("header", required=False)
-            job = VerifyJob(id=job_id, statement=statement, proof=proof, header=header)
-            try:
-                prepare_job(job)
-            except UserError as e:
-                raise InputError(str(e), path=path, line=line_no, field=statement_field) from None
-            jobs.append(job)
+        id_field, job_id = field("id", "name", kinds=(str, int))
+        job_id = str(job_id)
+        if job_id in first_line:
+            raise InputError(f"duplicate id {job_id!r} (first on line {first_line[job_id]})",
+                             path=path, line=line_no, field=id_field)
+        first_line[job_id] = line_no
+        statement_field, statement = field("formal_statement", "statement")
+        _, proof = field("proof")
+        _, header = field("header", required=False)
+        job = VerifyJob(id=job_id, statement=statement, proof=proof, header=header)
+        try:
+            prepare_job(job)
+        except UserError as e:
+            raise InputError(str(e), path=path, line=line_no, field=statement_field) from None
+        jobs.append(job)
     return jobs
 
 

@@ -5,9 +5,11 @@ Modules (read in this order):
   format.py      OBT record -> SFT example (chat template, loss on the answer only)
   block.py       block training: preceding records as worked examples in the context
   curriculum.py  easy-to-hard ordering and the in-order sampler
+  dataset.py     the training dataset (built on demand) and batch padding
   config.py      the YAML recipe config, checked
   recipe.py      the training recipe (HF Trainer + DeepSpeed)
-  cli.py         `theoremllama train`
+  cli.py         `theoremllama train`; launch.py: the same under the `deepspeed` launcher
+  tiny_tokenizer.py  a BPE tokenizer with a chat template trained in seconds (smoke runs, tests)
 
 This file imports nothing heavy: `from theoremllama.train.prompt import ...` never loads torch.
 """

@@ -244,8 +244,8 @@ def train(cfg: TrainConfig) -> Path:
         ensure_distributed_env()
     transformers.set_seed(cfg.seed)
     precision = resolve_precision(cfg)
-    args = training_arguments(cfg, precision)  # initialises the process group under DeepSpeed
 
+    # Data first: a bad file or tokenizer is reported before any process group or model exists.
     tokenizer = load_tokenizer(cfg)
     records = load_obt_records(cfg.data)
     if not records:
@@ -257,6 +257,8 @@ def train(cfg: TrainConfig) -> Path:
     if not dataset.order:
         raise UserError(f"config key 'max_seq_len': no record fits in {cfg.max_seq_len} tokens")
 
+    # Before the model: under ZeRO-3 the arguments make from_pretrained shard weights as they load.
+    args = training_arguments(cfg, precision)  # initialises the process group under DeepSpeed
     model = build_model(cfg, tokenizer, precision)
     out = Path(cfg.output_dir)
     out.mkdir(parents=True, exist_ok=True)
