@@ -39,7 +39,7 @@ def test_shipped_configs_load_and_overrides_apply():
     (["samples=0"], "samples must be an integer >= 1"),
     (["prompt=fancy"], "prompt must be one of"),
     (["sampling.n=4"], "unknown sampling key 'n'"),
-    (["samples"], "expected key=value"),
+    (["samples"], "expected KEY=VALUE"),
 ])
 def test_config_errors_are_one_clear_line(overrides, message):
     with pytest.raises(UserError, match=message):

@@ -55,7 +55,7 @@ def test_cli_prints_one_line_and_exits_2(tmp_path, make_config, capsys):
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "'curriculum'" in err
     assert main(["train", "--config", str(tmp_path / "missing.yaml")]) == 2
-    assert "config file not found" in capsys.readouterr().err
+    assert "no such config file" in capsys.readouterr().err
 
 
 def test_bad_data_file_names_file_line_and_field(tmp_path):

@@ -9,9 +9,9 @@ import argparse
 import json
 import sys
 
-import yaml
+from theoremllama.config import parse_override
 
-from theoremllama.errors import UserError
+
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -37,14 +37,7 @@ def overrides_from_args(args: argparse.Namespace) -> dict:
         value = getattr(args, key, None)
         if value is not None:
             overrides[dotted] = value
-    for item in args.set:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise UserError(f"--set {item!r}: expected KEY=VALUE")
-        try:
-            overrides[key.strip()] = yaml.safe_load(value)
-        except yaml.YAMLError as e:
-            raise UserError(f"--set {item!r}: invalid YAML value: {e}") from None
+    overrides.update(parse_override(item) for item in args.set)
     return overrides
 
 

@@ -156,24 +156,9 @@ def config_from_dict(data: dict) -> BootstrapConfig:
 
 def load_config(path: str | Path, overrides: dict | None = None) -> BootstrapConfig:
     """Read a YAML config and apply `overrides` (dotted keys, e.g. `{"verify.enabled": True}`)."""
-    import yaml
+    from theoremllama.config import apply_overrides, read_yaml_mapping
 
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    except FileNotFoundError:
-        raise UserError(f"{path}: no such config file") from None
-    except yaml.YAMLError as e:
-        raise UserError(f"{path}: invalid YAML: {e}") from None
-    if not isinstance(data, dict):
-        raise UserError(f"{path}: expected a mapping of config keys")
-    for dotted, value in (overrides or {}).items():
-        node = data
-        *parents, last = dotted.split(".")
-        for p in parents:
-            node = node.setdefault(p, {})
-            if not isinstance(node, dict):
-                raise UserError(f"{dotted}: cannot set a key below a non-mapping value")
-        node[last] = value
+    data = apply_overrides(read_yaml_mapping(path), overrides or {})
     try:
         return config_from_dict(data)
     except UserError as e:

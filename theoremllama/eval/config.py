@@ -11,8 +11,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
 
+from theoremllama.config import apply_overrides, read_yaml_mapping
 from theoremllama.errors import UserError
 from theoremllama.eval.prompts import SELECTIONS, VARIANTS
 
@@ -100,28 +100,8 @@ class _SamplingKeys:  # the Sampling fields a config may set (n and seed are the
 
 def load_config(path: str | Path | None, overrides: list[str] = ()) -> EvalConfig:
     """Read a YAML config (or the defaults when `path` is None) and apply `key=value` overrides."""
-    data: dict = {}
-    if path is not None:
-        try:
-            data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-        except FileNotFoundError:
-            raise UserError(f"{path}: no such config file") from None
-        except yaml.YAMLError as e:
-            raise UserError(f"{path}: not valid YAML: {e}") from None
-        if not isinstance(data, dict):
-            raise UserError(f"{path}: the config must be a YAML mapping")
-    for item in overrides:
-        key, sep, raw = item.partition("=")
-        if not sep or not key:
-            raise UserError(f"--set {item!r}: expected key=value")
-        value = yaml.safe_load(raw) if raw.strip() else None
-        target = data
-        *parents, last = key.split(".")
-        for p in parents:
-            target = target.setdefault(p, {})
-            if not isinstance(target, dict):
-                raise UserError(f"--set {item!r}: {p} is not a mapping")
-        target[last] = value
+    data = read_yaml_mapping(path) if path is not None else {}
+    apply_overrides(data, overrides)
     known = {f.name for f in dataclasses.fields(EvalConfig)}
     unknown = sorted(set(data) - known)
     if unknown:

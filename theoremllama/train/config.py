@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 
+from theoremllama.config import apply_overrides, read_yaml_mapping
 from theoremllama.errors import UserError
 
 # TrainingArguments fields the recipe sets itself (from the keys above them), so `trainer:` may not.
@@ -138,24 +138,6 @@ def _typed(cls, values: Any, where: str):
     return cls(**out)
 
 
-def apply_overrides(raw: dict, overrides: list[str]) -> dict:
-    """Apply `key=value` / `a.b.c=value` overrides; values are parsed as YAML (`true`, `1e-5`, `[a, b]`)."""
-    for item in overrides:
-        if "=" not in item:
-            raise UserError(f"--set expects key=value, got {item!r}")
-        dotted, text = item.split("=", 1)
-        node = raw
-        parts = dotted.strip().split(".")
-        for part in parts[:-1]:
-            if node.get(part) is None:
-                node[part] = {}
-            if not isinstance(node[part], dict):
-                raise UserError(f"--set {dotted}: config key '{part}' is not a mapping")
-            node = node[part]
-        node[parts[-1]] = yaml.safe_load(text)
-    return raw
-
-
 def check(cfg: TrainConfig) -> TrainConfig:
     """Checks across keys (each failure names the key)."""
     m = cfg.model
@@ -195,12 +177,5 @@ def check(cfg: TrainConfig) -> TrainConfig:
 
 def load_config(path: str | Path, overrides: list[str] = ()) -> TrainConfig:
     """Read, override and check a recipe config."""
-    path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UserError(f"config file not found: {path}") from None
-    except yaml.YAMLError as e:
-        raise UserError(f"{path}: invalid YAML ({e})") from None
-    raw = apply_overrides(raw or {}, list(overrides))
+    raw = apply_overrides(read_yaml_mapping(path), list(overrides))
     return check(_typed(TrainConfig, raw, ""))
