@@ -1,7 +1,8 @@
 """In-context examples for bootstrapping: theorems with a known NL statement, NL proof and
 commented proof, and the bank that retrieves the most similar ones for a theorem.
 
-The seed bank is the 106 commented MiniF2F-valid proofs published with TheoremLlama. Any OBT
+The seed bank is the 93 real commented MiniF2F-valid proofs published with TheoremLlama (of 106: 13 are
+`sorry` placeholders). Any OBT
 file can be a bank too (its `Generated_informal_statement_and_proof` is parsed back into a
 statement and a proof); with `iterate`, accepted records join the bank as the job runs.
 """

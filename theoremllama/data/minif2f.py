@@ -236,7 +236,7 @@ def _iter_named(path: Path):
 
 def load_example_bank(*, root: str | Path | None = None, report: list | None = None,
                       proved_only: bool = False) -> list[OBTRecord]:
-    """The 106 commented MiniF2F-valid proofs as OBT records (the bootstrapping seed bank).
+    """The 106 published commented MiniF2F-valid proofs as OBT records (the seed bank; 93 with proved_only).
 
     `Generated_informal_statement_and_proof` is `format_informal(Informal_statement,
     Informal_proof)`; `File_path`/`Commit` come from the matching `MiniF2F_valid_Lean4.json`

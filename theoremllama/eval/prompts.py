@@ -5,7 +5,7 @@ Two variants:
            statement; examples answer with commented proofs (`train.prompt`, exactly as in training)
   formal   the Lean statement only; examples answer with their proofs without comments
 
-Examples come from an `ExampleBank`: the seed bank (the 106 commented MiniF2F-valid proofs) plus,
+Examples come from an `ExampleBank`: the seed bank (the 93 real commented MiniF2F-valid proofs of the 106 published) plus,
 in iterative proof writing, the proofs verified in earlier rounds. They are chosen `first`
 (proofs verified in the latest rounds first, then the seed bank in its order) or `retrieved`
 (most similar by sentence embedding). Whatever the choice, a problem is NEVER its own example:
