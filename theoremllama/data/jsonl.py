@@ -13,6 +13,7 @@ sees either the old file or the new one, never half of it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import warnings
@@ -277,37 +278,35 @@ def _tmp_path(path: Path) -> Path:
     return path.with_name(f".{path.name}.tmp-{os.getpid()}")
 
 
-def atomic_write_text(path: str | Path, text: str) -> None:
-    """Write a whole file atomically: a temp file beside it, fsync, then `os.replace`."""
+@contextlib.contextmanager
+def _atomic_open(path: str | Path):
+    """A text file that appears at `path` whole or not at all: written to a temp file beside it,
+    fsync'd, then renamed over `path` (`os.replace` is atomic on POSIX)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = _tmp_path(path)
     try:
         with open(tmp, "w", encoding="utf-8") as f:
-            f.write(text)
+            yield f
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    """Write a whole file atomically (see `_atomic_open`)."""
+    with _atomic_open(path) as f:
+        f.write(text)
 
 
 def atomic_write_jsonl(path: str | Path, records: Iterable[Any]) -> int:
     """Write records as JSON Lines atomically (streamed to the temp file); returns the count."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _tmp_path(path)
     n = 0
-    try:
-        with open(tmp, "w", encoding="utf-8") as f:
-            for r in records:
-                f.write(_dumps(r))
-                n += 1
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    with _atomic_open(path) as f:
+        for r in records:
+            f.write(_dumps(r))
+            n += 1
     return n
