@@ -25,7 +25,7 @@ from support.openai_server import ScriptedOpenAIServer  # noqa: E402
 from theoremllama.data.records import Problem  # noqa: E402
 from theoremllama.eval.config import EvalConfig  # noqa: E402
 from theoremllama.eval.evaluate import evaluate  # noqa: E402
-from theoremllama.lean.verifier import Verifier  # noqa: E402
+from theoremllama.lean.pool import Verifier  # noqa: E402
 
 
 def main() -> None:

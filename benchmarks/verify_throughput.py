@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 from theoremllama.errors import UserError  # noqa: E402
 from theoremllama.lean import Verifier, VerifyJob  # noqa: E402
 from theoremllama.lean.repl import LeanRepl  # noqa: E402
-from theoremllama.lean.verifier import prepare_job  # noqa: E402
+from theoremllama.lean.job import prepare_job  # noqa: E402
 from theoremllama.lean.worker import check_commands, reference_code  # noqa: E402
 
 DOUBLE = [sys.executable, str(ROOT / "tests" / "support" / "fake_lean_repl.py")]

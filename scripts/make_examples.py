@@ -32,7 +32,7 @@ TARGET = ROOT / "data/examples/minif2f_valid_commented.jsonl"
 def main() -> int:
     sys.path.insert(0, str(ROOT))
     from theoremllama.data.jsonl import atomic_write_jsonl
-    from theoremllama.lean.verifier import strip_repeated_statement
+    from theoremllama.lean.job import strip_repeated_statement
 
     headers = {json.loads(line)["header"] for line in MINIF2F.read_text(encoding="utf-8").splitlines() if line}
     if len(headers) != 1:

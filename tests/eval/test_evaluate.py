@@ -198,7 +198,7 @@ RESUME_PROBLEMS = ["mathd_algebra_182", "mathd_algebra_116", "mathd_numbertheory
 def test_resume_after_kill_neither_regenerates_nor_reverifies_recorded_attempts(tmp_path):
     """`theoremllama eval` is SIGKILLed mid-run (with its REPL workers); the rerun asks the
     server and the verifier only for the attempts that were not recorded."""
-    from theoremllama.lean.verifier import Verifier
+    from theoremllama.lean.pool import Verifier
 
     samples, total = 6, 6 * len(RESUME_PROBLEMS)
 

@@ -6,7 +6,7 @@ import pytest
 
 from theoremllama.errors import UserError
 from theoremllama.lean.header import canonical_header, split_header
-from theoremllama.lean.verifier import VerifyJob, prepare_job
+from theoremllama.lean.job import VerifyJob, prepare_job
 
 MINIF2F_HEADER = "import Mathlib\nimport Aesop\n\nset_option maxHeartbeats 0\n\nopen BigOperators Real Nat Topology Rat\n\n"
 

@@ -19,7 +19,7 @@ import pytest
 from theoremllama.errors import UserError
 from theoremllama.lean import Verifier, VerifyJob
 from theoremllama.lean.verdict import Verdict
-from theoremllama.lean.verifier import prepare_job
+from theoremllama.lean.job import prepare_job
 
 DOUBLE = [sys.executable, str(Path(__file__).resolve().parents[1] / "support" / "fake_lean_repl.py")]
 HEADER = "import Mathlib\nimport Aesop\n\nset_option maxHeartbeats 400000\n\nopen BigOperators Real Nat Topology Rat\n\n"

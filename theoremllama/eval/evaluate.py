@@ -161,7 +161,7 @@ def _generator(config: EvalConfig):
 
 
 def _verifier(config: EvalConfig):
-    from theoremllama.lean.verifier import Verifier
+    from theoremllama.lean.pool import Verifier
 
     options = dict(config.verifier)
     options.setdefault("progress", False)  # the pipeline shows its own progress bar

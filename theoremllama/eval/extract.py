@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 
-from theoremllama.lean.syntax import mask
+from theoremllama.lean.syntax import mask, top_level_assign
 from theoremllama.train.prompt import extract_lean_block
 
 # A declaration keyword at the start of a line (after optional modifiers and attributes).
@@ -29,7 +29,6 @@ _NEXT_COMMAND = re.compile(
     r"^(?:@\[|theorem\b|lemma\b|example\b|def\b|abbrev\b|instance\b|structure\b|inductive\b|class\b|"
     r"namespace\b|section\b|end\b|open\b|variable\b|universe\b|import\b|set_option\b|"
     r"private\b|protected\b|noncomputable\b|#)", re.MULTILINE)
-_OPEN, _CLOSE = "([{⟨⦃", ")]}⟩⦄"
 
 
 def extract_proof(completion: str) -> str:
@@ -39,7 +38,7 @@ def extract_proof(completion: str) -> str:
     masked = mask(code)
     decl = _DECLARATION.search(masked)
     if decl is not None:
-        at = _top_level_assign(masked, decl.end())
+        at = top_level_assign(masked, decl.end())
         if at is None:  # a statement with no proof
             return ""
         start = at + 2
@@ -62,21 +61,6 @@ def statement_of(formal_statement: str) -> str:
             s = s[: -len(tail)].rstrip()
     return s
 
-
-def _top_level_assign(masked: str, start: int) -> int | None:
-    """Offset of the first `:=` outside brackets after `start` (binder defaults `(x := 1)` skipped)."""
-    depth = 0
-    i = start
-    while i < len(masked):
-        c = masked[i]
-        if c in _OPEN:
-            depth += 1
-        elif c in _CLOSE:
-            depth = max(depth - 1, 0)
-        elif c == ":" and depth == 0 and masked.startswith(":=", i):
-            return i
-        i += 1
-    return None
 
 
 def _proof_end(masked: str, start: int) -> int:

@@ -120,7 +120,7 @@ async def _run(items, generator, sampling, verifier, record, seed, concurrency, 
         proof = extract_proof(completion)
         passed, reason, seconds = False, NO_PROOF, 0.0
         if proof:
-            from theoremllama.lean.verifier import VerifyJob
+            from theoremllama.lean.job import VerifyJob
 
             job = VerifyJob(id=item.job_id, statement=statement_of(item.problem.formal_statement),
                             proof=proof, header=item.problem.header)

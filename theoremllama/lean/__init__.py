@@ -7,13 +7,14 @@ Modules, in the order a proof meets them:
     policy.py    forbidden constructs, rejected before anything runs
     protocol.py  the REPL's wire protocol as typed replies
     repl.py      one REPL process: requests, timeouts, memory cap, crash detection
+    job.py       VerifyJob -> PreparedJob: header split, splicing, policy
     worker.py    one REPL bound to one header: runs a proof and its checks
-    verifier.py  VerifyJob, and the Verifier pool (verify_many / submit)
+    pool.py      the Verifier pool (verify_many / submit)
     verdict.py   Verdict and its reasons
     cli.py       `theoremllama verify`;  setup.py  `theoremllama setup-lean`
 
-Names are imported lazily, so that importing `theoremllama.lean.syntax` (as the test double does)
-does not pull in the pool, pexpect or tqdm.
+Names are imported lazily: `theoremllama.lean.syntax` (used by the data layer) should not pull
+in the pool, pexpect or tqdm.
 """
 
 from __future__ import annotations
@@ -22,10 +23,14 @@ __all__ = ["Verifier", "VerifyJob", "Verdict"]
 
 
 def __getattr__(name: str):
-    if name in ("Verifier", "VerifyJob"):
-        from theoremllama.lean import verifier
+    if name == "Verifier":
+        from theoremllama.lean.pool import Verifier
 
-        return getattr(verifier, name)
+        return Verifier
+    if name == "VerifyJob":
+        from theoremllama.lean.job import VerifyJob
+
+        return VerifyJob
     if name == "Verdict":
         from theoremllama.lean.verdict import Verdict
 

@@ -46,7 +46,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def read_jobs(path: str) -> list:
     """The input file as VerifyJobs, each checked (InputError naming file, line and field)."""
     from theoremllama.data.jsonl import iter_jsonl_lines
-    from theoremllama.lean.verifier import VerifyJob, prepare_job
+    from theoremllama.lean.job import VerifyJob, prepare_job
 
     jobs, first_line = [], {}
     for record, line_no in iter_jsonl_lines(path):
@@ -126,7 +126,7 @@ def summarize(path: str, ids: set[str]) -> dict[str, int]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from theoremllama.lean.verifier import Verifier
+    from theoremllama.lean.pool import Verifier
 
     if Path(args.input).resolve() == Path(args.output).resolve():
         raise UserError("the output file must not be the input file")

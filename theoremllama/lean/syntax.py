@@ -182,3 +182,18 @@ def line_col(code: str, offset: int) -> tuple[int, int]:
     line = code.count("\n", 0, offset) + 1
     col = offset - (code.rfind("\n", 0, offset) + 1)
     return line, col
+
+
+def top_level_assign(masked: str, start: int = 0) -> int | None:
+    """Offset of the first `:=` outside brackets in masked[start:] (binder defaults such as
+    `(x := 1)` are inside brackets); `masked` is code with comments and strings blanked (`mask`)."""
+    depth = 0
+    for i in range(start, len(masked) - 1):
+        c = masked[i]
+        if c in "([{⦃⟨":
+            depth += 1
+        elif c in ")]}⦄⟩":
+            depth = max(depth - 1, 0)
+        elif c == ":" and masked[i + 1] == "=" and depth == 0:
+            return i
+    return None

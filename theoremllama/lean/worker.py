@@ -1,6 +1,6 @@
 """One verification worker: a Lean REPL process bound to one header, and the checks it runs.
 
-For each proof (a `PreparedJob`, see `verifier.py`) a worker:
+For each proof (a `PreparedJob`, see `job.py`) a worker:
   1. imports its header once per process (`{"cmd": header}`) and keeps that environment;
   2. runs the body, `statement + " " + proof`, in the header's environment;
   3. if Lean reports neither an error nor a sorry, runs in the resulting environment
@@ -27,16 +27,14 @@ import re
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable
+from typing import Callable
 
 from theoremllama.errors import UserError
+from theoremllama.lean.job import PreparedJob
 from theoremllama.lean.protocol import CommandResponse, ErrorResponse, Message
 from theoremllama.lean.repl import LeanRepl, ReplDied, ReplError, ReplGarbage, ReplTimeout
 from theoremllama.lean.syntax import normalize_whitespace
 from theoremllama.lean.verdict import ALLOWED_AXIOMS, Verdict
-
-if TYPE_CHECKING:
-    from theoremllama.lean.verifier import PreparedJob
 
 HEADER_TIMEOUT_S = 600.0
 """Importing a header (Mathlib: seconds to a minute) is not the proof's fault: it gets its own limit."""

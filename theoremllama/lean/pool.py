@@ -5,21 +5,14 @@
                                             statement="theorem p1 : (2 : ℕ) + 2 = 4 :=",
                                             proof="by norm_num")], out_path="runs/p.verdicts.jsonl")
 
-What a job becomes (`prepare_job`): the header (the job's `header` plus any import / set_option /
-open lines at the top of its statement) and the body `statement + " " + proof`. The generated
-part is only the proof: a trailing `by` of the statement (MiniF2F statements end in `:= by\\n`)
-is moved to the proof, a proof that repeats the statement has the repetition cut off, and the
-forbidden-construct policy (`policy.py`) is applied to the proof before anything runs. The code a
-verdict's positions refer to is `job_code(prepared) = header + body` (`PreparedJob.code`).
-
-The pool: up to `workers` threads, each owning one `Worker` (one REPL process bound to one
-header, see `worker.py`); the REPL processes do the CPU work, the threads only wait on pipes.
-Jobs queue per header. A job whose header has no worker gets a new one while the pool has room;
-when it is full, the least recently used idle worker is retired (its process closed) and takes
-the new header. A header with more queued jobs than idle workers also gets a new worker while
-the pool has room. So with K headers and W workers, jobs submitted together import each header
-once per worker that serves it (plus once per restart after a fault or a recycle), and one
-header with at least W jobs imports exactly W times.
+Jobs are prepared by `job.py`. The pool: up to `workers` threads, each owning one `Worker` (one
+REPL process bound to one header, see `worker.py`); the REPL processes do the CPU work, the
+threads only wait on pipes. Jobs queue per header. A job whose header has no worker gets a new
+one while the pool has room; when it is full, the least recently used idle worker is retired (its
+process closed) and takes the new header. A header with more queued jobs than idle workers also
+gets a new worker while the pool has room. So with K headers and W workers, jobs submitted
+together import each header once per worker that serves it (plus once per restart after a fault
+or a recycle), and one header with at least W jobs imports exactly W times.
 """
 
 from __future__ import annotations
@@ -27,166 +20,22 @@ from __future__ import annotations
 import concurrent.futures
 import itertools
 import os
-import re
 import signal
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Sequence
 
 from tqdm import tqdm
 
 from theoremllama.errors import UserError
-from theoremllama.lean.header import canonical_header, join_header, split_header
-from theoremllama.lean.policy import Violation, describe, find_forbidden
-from theoremllama.lean.syntax import mask
+from theoremllama.lean.job import PreparedJob, VerifyJob, prepare_job
+from theoremllama.lean.policy import describe
+from theoremllama.lean.repl import LeanRepl
+from theoremllama.lean.setup import resolve_repl_command
 from theoremllama.lean.verdict import Verdict
-
-
-@dataclass
-class VerifyJob:
-    """One proof to check."""
-
-    id: str
-    """The caller's id for this proof; verdicts carry it back."""
-    statement: str
-    """`theorem NAME ... :=` (a trailing `by` is moved to the proof; header lines at the top are
-    moved to the header)."""
-    proof: str
-    """What follows `:=`, e.g. "by\\n  norm_num" (a repeated statement at its start is cut off)."""
-    header: str = ""
-    """import / set_option / open lines, e.g. "import Mathlib\\nopen Real"."""
-
-
-@dataclass(frozen=True)
-class PreparedJob:
-    """A job as a worker checks it."""
-
-    id: str
-    header: str
-    """The canonical header: the key of the worker that checks this job."""
-    header_block: str
-    """The header as submitted (ending in a newline, or empty)."""
-    statement: str
-    """The statement, ending in `:=`, without header lines."""
-    name: str
-    """The theorem's name as written (checked as `_root_.NAME`)."""
-    body: str
-    """`statement + " " + proof`: what runs in the header's environment."""
-    proof_offset: int
-    """Where the proof starts in `body`."""
-    violations: tuple[Violation, ...] = ()
-    """Forbidden constructs in the proof (positions in `code`)."""
-
-    @property
-    def header_lines(self) -> int:
-        return self.header_block.count("\n")
-
-    @property
-    def code(self) -> str:
-        """The submitted code, as checked: verdict positions refer to it."""
-        return self.header_block + self.body
-
-
-_DECL = re.compile(r"(?<![\w.'])(?:theorem|lemma)\s+(?P<name>[^\s(){}\[\]⦃⦄:,]+)")
-_TRAILING_BY = re.compile(r"(?<![\w.'])by\s*$")
-_LEADING_BY = re.compile(r"\s*by(?![\w'!?])")
-
-
-def prepare_job(job: VerifyJob) -> PreparedJob:
-    """Normalise a job (see the module docstring); raises UserError if it cannot be checked."""
-    if not isinstance(job.statement, str) or not isinstance(job.proof, str):
-        raise UserError(f"job {job.id!r}: statement and proof must be strings")
-    split = split_header(job.statement)
-    header_block = join_header(job.header or "", split.header)
-    statement = split.body  # leading blank lines kept: positions stay those of the submission
-    masked = mask(statement)
-    decl = _DECL.search(masked)
-    if decl is None:
-        raise UserError(f"job {job.id!r}: the statement is not a `theorem` or `lemma` declaration: "
-                        f"{statement[:100]!r}")
-    name = decl.group("name").removeprefix("_root_.").rstrip(".")  # `foo.{u}`: universe parameters
-    by = _TRAILING_BY.search(masked)
-    had_by = by is not None and masked[:by.start()].rstrip().endswith(":=")
-    if had_by:
-        statement = statement[:by.start()].rstrip()
-    else:
-        statement = statement.rstrip()
-    proof = strip_repeated_statement(job.proof, statement, statement[decl.start():])
-    if not mask(statement).rstrip().endswith(":="):
-        if _top_level_assign(mask(statement), decl.end()) is not None:
-            raise UserError(f"job {job.id!r}: the statement already holds a proof after `:=`: "
-                            f"...{statement[-80:]!r}; give only `theorem NAME ... :=` as the statement")
-        statement += " :="
-        if proof.lstrip().startswith(":="):
-            proof = proof.lstrip()[2:].lstrip(" \t")
-    if had_by and not _LEADING_BY.match(mask(proof)):
-        proof = _attach_by(proof)
-    body = statement + " " + proof
-    header_lines = header_block.count("\n")
-    violations = tuple(replace(v, line=v.line + header_lines)
-                       for v in find_forbidden(body, start=len(statement) + 1))
-    return PreparedJob(id=str(job.id), header=canonical_header(header_block), header_block=header_block,
-                       statement=statement, name=name, body=body, proof_offset=len(statement) + 1,
-                       violations=violations)
-
-
-def _top_level_assign(masked: str, start: int) -> int | None:
-    """Offset of the first `:=` outside brackets in masked[start:] (binder defaults are inside)."""
-    depth = 0
-    for i in range(start, len(masked) - 1):
-        c = masked[i]
-        if c in "([{⦃⟨":
-            depth += 1
-        elif c in ")]}⦄⟩":
-            depth -= 1
-        elif c == ":" and masked[i + 1] == "=" and depth <= 0:
-            return i
-    return None
-
-
-def strip_repeated_statement(proof: str, *statements: str) -> str:
-    """`proof` without a leading copy of a statement (compared ignoring whitespace)."""
-    for statement in statements:
-        want = "".join(statement.split())
-        if not want:
-            continue
-        i = _after_prefix(proof, want)
-        if i is None:  # e.g. the model wrote the header again before the statement
-            rest = split_header(proof).body
-            j = _after_prefix(rest, want)
-            if j is not None:
-                return rest[j:].lstrip(" \t")
-        else:
-            return proof[i:].lstrip(" \t")
-    return proof
-
-
-def _after_prefix(text: str, want: str) -> int | None:
-    """The offset in `text` just after the non-whitespace characters `want`, or None."""
-    k = 0
-    for i, c in enumerate(text):
-        if c.isspace():
-            continue
-        if k < len(want) and c == want[k]:
-            k += 1
-            if k == len(want):
-                return i + 1
-        else:
-            return None
-    return None
-
-
-def _attach_by(proof: str) -> str:
-    """`by` + a tactic proof: `by tac` for a one-liner, else `by` on its own line, so that the
-    tactic block keeps its indentation (MiniF2F prompts end in `:= by\n`, completions are indented)."""
-    if "\n" in proof.strip("\n") or proof[:1].isspace():
-        return "by\n" + proof.lstrip("\n")
-    return "by " + proof
-
-
-# ----------------------------------------------------------------------------- the pool
+from theoremllama.lean.worker import Counters, ReferenceTypes, Worker, WorkerLimits
 
 @dataclass
 class _Task:
@@ -232,9 +81,6 @@ class Verifier:
         lean_project: the Lake project the REPL runs in (cwd).
         progress: show a tqdm progress bar in verify_many.
         """
-        from theoremllama.lean.setup import resolve_repl_command
-        from theoremllama.lean.worker import Counters, ReferenceTypes, WorkerLimits
-
         if timeout <= 0:
             raise UserError(f"timeout must be positive, got {timeout}")
         if workers is not None and workers < 1:
@@ -279,7 +125,7 @@ class Verifier:
         prepared = [prepare_job(job) for job in jobs]  # every job is valid before anything runs
         writer = None
         if out_path is not None:
-            from theoremllama.data.jsonl import JsonlWriter
+            from theoremllama.data.jsonl import JsonlWriter  # the data layer is not needed for submit()
             writer = JsonlWriter(out_path)
         futures = self._submit_prepared(prepared)
         where = {f: i for i, f in enumerate(futures)}
@@ -405,9 +251,6 @@ class Verifier:
 
     def _serve(self, slot: _Slot) -> None:
         """A pool thread: take tasks for its header, check them, switch header when retired."""
-        from theoremllama.lean.repl import LeanRepl
-        from theoremllama.lean.worker import Worker
-
         def make_repl() -> LeanRepl:
             return LeanRepl(self.argv, cwd=self.cwd, mem_limit_bytes=self.limits.mem_limit_bytes,
                             name=slot.thread.name if slot.thread else "repl")
