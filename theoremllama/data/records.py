@@ -132,7 +132,7 @@ class OBTRecord:
     """The LLM-written natural-language statement and proof."""
     Commented_proof: str = ""
     """`Proof` with the natural-language reasoning written in as `--` comments; removing the
-    comments gives back `Proof` (whitespace-normalised)."""
+    comments gives back `Proof` line for line, indentation included (`syntax.same_code`)."""
     File_path: str = ""
     """Source file the theorem came from."""
     Commit: str = ""

@@ -169,12 +169,22 @@ def normalize_whitespace(code: str) -> str:
     return " ".join(code.split())
 
 
+def code_lines(code: str) -> list[str]:
+    """The lines of `code` with comments removed (`strip_comments`), trailing whitespace cut and
+    blank lines left out; indentation and the spacing inside a line are kept as written."""
+    text = strip_comments(code.replace("\r\n", "\n"))
+    return [line.rstrip() for line in text.split("\n") if line.strip()]
+
+
 def same_code(a: str, b: str) -> bool:
-    """True when `a` and `b` are the same Lean code once comments are removed, up to whitespace.
+    """True when `a` and `b` are the same Lean code once comments are removed.
 
     This is the bootstrapping acceptance test: an LLM may add comments to a proof, nothing else.
-    Docstrings count as code (an LLM must not rewrite them)."""
-    return normalize_whitespace(strip_comments(a)) == normalize_whitespace(strip_comments(b))
+    Lean's layout is part of the code (a tactic block is the lines indented under it; moving a
+    line into or out of a `have ... := by` block changes the proof), so lines are compared with
+    their indentation: only comments, trailing whitespace and blank lines may differ. Docstrings
+    count as code (an LLM must not rewrite them)."""
+    return code_lines(a) == code_lines(b)
 
 
 def line_col(code: str, offset: int) -> tuple[int, int]:
