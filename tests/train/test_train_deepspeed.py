@@ -105,6 +105,7 @@ def test_run_info_and_hf_checkpoints(reference):
     info = json.loads((out / "run_info.json").read_text())
     assert set(info["versions"]) == {"torch", "transformers", "deepspeed", "theoremllama"}
     assert info["seed"] == 42 and info["config"]["block_training"] is True and info["world_size"] == 1
+    assert info["records_refused_sorry"] == 13  # the seed bank's `sorry` placeholders
     half = out / f"checkpoint-{HALF}"
     assert (half / "model.safetensors").is_file() and (half / f"global_step{HALF}").is_dir()
     model = AutoModelForCausalLM.from_pretrained(out / "final")
