@@ -81,6 +81,10 @@ def test_statement_end_tokens():
     assert end("theorem t : Id.run (do let x ← f; pure x) = 1 := rfl")[0] == ":="
     code = "theorem t (h : (have u := 1; u) = 1) : P := h"
     assert end(code) == (":=", code.rindex(":="))
+    code = "theorem t (x : Nat := by have : True\n  exact 0) : P\n  | _ => h"  # a tactic `have` with no `:=`
+    assert end(code) == ("|", code.rindex("|"))
+    code = "theorem t : Id.run do\n    let x ← pure 1\n    return x == 1 := rfl"  # `←` takes the place of `:=`
+    assert end(code) == (":=", code.rindex(":="))
     code = 'theorem t : "a := b" = s := rfl'
     assert end(code) == (":=", code.rindex(":="))  # a `:=` in a string is not one
 
