@@ -47,7 +47,7 @@ def test_length_filters_count_each_reason():
 
 
 def test_split_is_deterministic_stable_and_keeps_names_together():
-    records = [thm(f"T{i % 300}", f"theorem t{i} : {i} = {i} :=") for i in range(600)]
+    records = [thm(f"T{i % 300}", f"theorem T{i % 300} : {i} = {i} :=") for i in range(600)]
     split = train_valid_split(records, valid_fraction=0.2, seed=7)
     again = train_valid_split(list(reversed(records)), valid_fraction=0.2, seed=7)
     assert {id(r) for r in split.valid} == {id(r) for r in again.valid}  # order does not matter
@@ -125,3 +125,14 @@ def test_dedup_uses_corrected_names_and_says_so():
     assert result.dropped == {"duplicate name": 1}
     assert result.renamed == [("mathd_algebra_10", "mathd_algebra_101"), ("mathd_algebra_10", "mathd_algebra_104")]
     assert "2 names corrected" in result.renamed_summary()
+
+
+def test_split_keeps_a_theorem_together_under_its_corrected_name():
+    """A cut-off published name and the right one are one theorem: one side of the split."""
+    rows = [{"Name": "mathd_algebra_10", "Statement": f"theorem mathd_algebra_{n} : True :=", "Proof": "p"}
+            for n in range(100, 140)]
+    rows += [{"Name": f"mathd_algebra_{n}", "Statement": f"theorem mathd_algebra_{n} : True :=", "Proof": "q"}
+             for n in range(100, 140)]
+    split = train_valid_split(rows, valid_fraction=0.5, seed=3)
+    train = {r["Statement"] for r in split.train}
+    assert train and not train & {r["Statement"] for r in split.valid}

@@ -253,11 +253,12 @@ def train_valid_split(records: Sequence, *, valid_fraction: float = 0.05,
 
     A record's side depends only on its name and the seed, not on the other records or their
     order: adding records never moves an old one across, and records sharing a name (several
-    proofs of one theorem) always land on the same side, so valid never leaks into train."""
+    proofs of one theorem; the corrected name, `record_name`) always land on the same side, so
+    valid never leaks into train."""
     if not 0.0 <= valid_fraction <= 1.0:
         raise UserError(f"valid_fraction must be in [0, 1], got {valid_fraction}")
     split = Split(train=[], valid=[])
     for r in records:
-        side = split.valid if split_fraction(get_field(r, "name"), seed) < valid_fraction else split.train
+        side = split.valid if split_fraction(record_name(r), seed) < valid_fraction else split.train
         side.append(r)
     return split
