@@ -102,6 +102,22 @@ def write_records(records: list, output: str | Path) -> None:
         raise UserError(f"{out}: unknown output format (use .jsonl, .json, .parquet or a directory name)")
 
 
+def read_checked(path: str, record_type: type | None = None, *, need_name: bool = True) -> list:
+    """`read_records`, then every record's name, statement and proof checked (present where
+    needed, strings): a bad record is one line naming the file and the record's 1-based number."""
+    from theoremllama.data.filters import get_field
+    from theoremllama.data.jsonl import read_records
+
+    records = read_records(path, record_type)
+    for i, r in enumerate(records):
+        try:
+            for what in ("name", "statement", "proof") if need_name else ("statement", "proof"):
+                get_field(r, what)
+        except UserError as e:
+            raise UserError(f"{path}: record {i + 1}: {e}") from None
+    return records
+
+
 def apply_sorry(records: list, mode: str) -> list:
     """`filter_sorry` with one line on stdout: how many records hold a gap, what became of them."""
     from theoremllama.data.filters import filter_sorry, record_has_sorry
@@ -192,17 +208,14 @@ def stats_lines(records: list[dict]) -> list[str]:
 
 
 def _stats(args) -> int:
-    from theoremllama.data.jsonl import read_records
-
-    print("\n".join(stats_lines(read_records(args.file))))
+    print("\n".join(stats_lines(read_checked(args.file, need_name=False))))
     return 0
 
 
 def _convert(args) -> int:
-    from theoremllama.data.jsonl import read_records
     from theoremllama.data.records import OBTRecord
 
-    records = apply_sorry(read_records(args.input, OBTRecord if args.obt else None), args.sorry)
+    records = apply_sorry(read_checked(args.input, OBTRecord if args.obt else None, need_name=False), args.sorry)
     write_records(records, args.output)
     print(f"wrote {len(records)} records to {args.output}")
     return 0
@@ -210,9 +223,8 @@ def _convert(args) -> int:
 
 def _dedup(args) -> int:
     from theoremllama.data.filters import deduplicate, filter_length
-    from theoremllama.data.jsonl import read_records
 
-    records = read_records(args.input)
+    records = read_checked(args.input)
     dedup = deduplicate(apply_sorry(records, args.sorry), by_name=not args.keep_duplicate_names,
                         by_statement=not args.keep_duplicate_statements)
     lengths = filter_length(dedup.kept, max_statement_chars=args.max_statement_chars,
@@ -229,9 +241,8 @@ def _dedup(args) -> int:
 
 def _split(args) -> int:
     from theoremllama.data.filters import train_valid_split
-    from theoremllama.data.jsonl import read_records
 
-    records = apply_sorry(read_records(args.input), args.sorry)
+    records = apply_sorry(read_checked(args.input), args.sorry)
     split = train_valid_split(records, valid_fraction=args.valid_fraction, seed=args.seed)
     out = Path(args.output)
     write_records(split.train, out / "train.jsonl")
