@@ -56,7 +56,7 @@ def _expected_order(tokenizer, records_path, *, curriculum: bool, seed: int = 42
     encoder = ChatEncoder(tokenizer)
     dataset = SFTDataset(encoder.prefix_ids, encoder.encode(records),
                          training_order(records, curriculum=curriculum, seed=seed), SEQ, block_training=True)
-    return [records[k].idx for k in dataset.order]
+    return [records[k].idx for k in dataset.order] * 2  # the same order every epoch
 
 
 def _falls(losses: dict[int, float], k: int = 5, margin: float = 0.5) -> None:
