@@ -23,6 +23,12 @@ does not start at column 0 (e.g. indented inside `mutual`) is not extracted but 
 keyword would cut the proof short; code produced by macros (`alias`, `to_additive`, ...) is not
 seen (LeanDojo sees it).
 
+A theorem's statement ends at the declaration's own `:=` (not at one of a `let`/`have`/`haveI`/
+`letI` inside its type, a binder default or a structure instance), at `where`, or at its first
+`| pattern => ...` alternative: `theoremllama.lean.syntax.statement_end`, the finder job
+preparation and proof extraction use too. Each record says whether its code holds a `sorry`
+(`TheoremRecord.has_sorry`).
+
 Names and context
 -----------------
 - Names are qualified with the namespace in force: `namespace A.B` opens the scopes `A` and `B`,
