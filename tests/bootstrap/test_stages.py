@@ -74,6 +74,31 @@ def test_weave_accepts_only_added_comments():
     assert code_blocks("```lean4\na\n```\n```\nb\n```") == ["a\n", "b\n"]
 
 
+LAYOUT = ("theorem t (a b : ℕ) (h1 : a = 1) (h2 : b = a) : b = 1 := by\n"
+          "  have h3 : a = 1 := by\n"
+          "    exact h1\n"
+          "  subst h2; rfl")
+
+
+def test_weave_refuses_a_changed_layout():
+    """Lean is indentation-sensitive: the same tokens in other lines or columns are another proof."""
+    # the issue's example: `subst h2; rfl` moved into the `have ... := by` block
+    moved = LAYOUT.replace("\n  subst h2; rfl", "\n    -- then substitute\n    subst h2; rfl")
+    assert accept_commented(LAYOUT, f"```lean4\n{moved}\n```") == (None, "code_changed")
+    split = LAYOUT.replace("subst h2; rfl", "subst h2 -- b is a\n  rfl")  # one line made two
+    assert accept_commented(LAYOUT, f"```lean4\n{split}\n```") == (None, "code_changed")
+    joined = LAYOUT.replace(":= by\n    exact h1", ":= by exact h1 -- direct")
+    assert accept_commented(LAYOUT, f"```lean4\n{joined}\n```") == (None, "code_changed")
+    shifted = LAYOUT.replace("\n  subst", "\n   subst") + "  -- done"  # one column more
+    assert accept_commented(LAYOUT, f"```lean4\n{shifted}\n```") == (None, "code_changed")
+    inline = LAYOUT.replace("subst h2;", "subst h2; /- then -/")  # shifts `rfl` within its line
+    assert accept_commented(LAYOUT, f"```lean4\n{inline}\n```") == (None, "code_changed")
+    # comments, trailing spaces, blank lines and CRLF line ends are all an LLM may change
+    fine = ("-- Since b = a and a = 1, b = 1.\r\n" + LAYOUT.replace("exact h1", "exact h1   -- given")
+            .replace("\n  subst", "\n\n  /- substitute\n     b := a -/\n  subst").replace("\n", "\r\n") + "  \r\n")
+    assert accept_commented(LAYOUT, f"```lean4\n{fine}\n```")[1] == "ok"
+
+
 def test_prompts_hold_examples_and_theorem():
     ex = Example("e", "theorem e : 1 = 1 := rfl", "One is one.", "By reflexivity.", "theorem e : 1 = 1 := rfl -- refl")
     msgs = informalize_prompt(PROOF, [ex])
@@ -119,3 +144,54 @@ def test_shipped_configs_load(root):
     assert config.llm["backend"] == "openai" and config.verify.enabled is False and config.iterate
     config = load_config(root / "configs/bootstrap/vllm_offline.yaml")
     assert config.llm["backend"] == "vllm" and config.concurrency == 256
+
+
+def test_theorems_with_sorry_are_rejected_before_any_request(tmp_path):
+    """A `sorry` proof, an `answer(sorry)` statement and an `admit` are counted rejections
+    (`input/sorry`); a `sorry` in a comment or string is not one. The LLM is the scripted
+    loopback server (tests/support/openai_server.py)."""
+    import json
+    import re
+
+    from support.openai_server import ScriptedOpenAIServer
+    from theoremllama.bootstrap.pipeline import run_bootstrap
+    from theoremllama.data.jsonl import read_jsonl
+
+    theorems = {
+        "real": 'theorem real (x : ℕ) (h : x = 2) : x + x = 4 := by\n  -- no sorry here\n  subst h\n  simp [show "sorry" = "sorry" from rfl]',
+        "placeholder": "theorem placeholder (x : ℕ) : x + 0 = x := by\n  sorry",
+        "open_problem": "theorem open_problem : (∃ n : ℕ, n * n = 2) ↔ answer(sorry) := by\n  simp",
+        "admitted": "theorem admitted : 2 + 2 = 4 := by\n  admit",
+    }
+    with open(tmp_path / "in.jsonl", "w") as f:
+        for name, proof in theorems.items():
+            f.write(json.dumps({"name": name, "statement": proof[:proof.index(":= by") + 2], "proof": proof}) + "\n")
+
+    def respond(body):
+        last = body["messages"][-1]["content"]
+        if last.startswith("Lean 4 theorem:"):
+            return "# Informal statement\nx + x = 4 when x = 2.\n# Informal proof\nSubstitute x = 2 and compute."
+        return "```lean4\n" + theorems["real"].replace("  subst h", "  -- Substitute.\n  subst h") + "\n```"
+
+    with ScriptedOpenAIServer(respond) as server:
+        config = config_from_dict({"input": str(tmp_path / "in.jsonl"), "output": str(tmp_path / "out"),
+                                   "llm": {"backend": "openai", "model": "m", "base_url": server.base_url},
+                                   "examples": {"encoder": None, "k": 1}})
+        summary = run_bootstrap(config, progress=False)
+        asked = {re.search(r"theorem\s+(\S+)", b["messages"][-1]["content"]).group(1) for b in server.requests}
+    assert summary.accepted == 1 and summary.rejected == {"input/sorry": 3} and asked == {"real"}
+    rejections = {d["Name"]: (d["stage"], d["reason"]) for d in read_jsonl(tmp_path / "out" / "rejections.jsonl")}
+    assert rejections == {n: ("input", "sorry") for n in ("placeholder", "open_problem", "admitted")}
+    assert json.loads((tmp_path / "out" / "summary.json").read_text())["rejected"] == {"input/sorry": 3}
+
+
+def test_lean_check_flag_turns_on_the_lean_recheck():
+    import argparse
+
+    from theoremllama.bootstrap.cli import add_arguments, overrides_from_args
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    for argv, expected in ((["--lean-check"], True), (["--no-lean-check"], False), (["--verify"], True)):
+        assert overrides_from_args(parser.parse_args(["--config", "c.yaml", *argv]))["verify.enabled"] is expected
+    assert "verify.enabled" not in overrides_from_args(parser.parse_args(["--config", "c.yaml"]))

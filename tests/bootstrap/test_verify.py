@@ -24,8 +24,8 @@ def responder(body):
     name = next(n for n in THEOREMS if f"theorem {n} " in last)
     if last.startswith("Lean 4 theorem:"):
         return f"# Informal statement\nThe statement {name}.\n# Informal proof\nIt follows by computation."
-    # comment inside the statement's lines as well as in the proof
-    woven = THEOREMS[name].replace(":= by\n", ":= by\n  -- Compute.\n").replace(f"theorem {name}", f"theorem {name} -- named\n   ")
+    # comment inside the statement's lines (a line of its own: Lean's layout is kept) and in the proof
+    woven = THEOREMS[name].replace(":= by\n", ":= by\n  -- Compute.\n").replace("\n    :", "\n    -- named\n    :")
     return f"```lean4\n{woven}\n```"
 
 

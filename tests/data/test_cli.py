@@ -1,6 +1,7 @@
 """`theoremllama data convert | dedup | split | stats` end to end, in-process."""
 
 import json
+from pathlib import Path
 
 from theoremllama.cli import main
 from theoremllama.data.jsonl import read_jsonl, read_records
@@ -46,3 +47,70 @@ def test_bad_input_is_one_line_with_file_and_line(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err == f"theoremllama data: error: {bad}:2: field 'Name': expected a string, got int"
     assert not (tmp_path / "o.jsonl").exists()
+
+
+EXAMPLES = data_root() / "examples" / "minif2f_valid_commented.jsonl"
+# Distinct theorems the published names hide: their cut-off `Name` equals another record's.
+HIDDEN = {"amc12a_2009_p25", "mathd_algebra_15", "mathd_algebra_43", "mathd_algebra_437", "mathd_algebra_480",
+          "mathd_algebra_482", "mathd_numbertheory_30", "mathd_numbertheory_458"}
+
+
+def _declared(statement):
+    from theoremllama.data.minif2f import declared_name
+
+    return declared_name(statement)
+
+
+def test_dedup_of_the_shipped_files_keeps_every_distinct_theorem(tmp_path, capsys):
+    published = json.loads(BANK.read_text(encoding="utf-8"))
+    theorems = {_declared(d["Statement"]) for d in published}
+    assert len(theorems) == 100 and HIDDEN <= theorems
+    for src in (BANK, EXAMPLES):
+        out = tmp_path / f"{src.stem}.dedup.jsonl"
+        assert main(["data", "dedup", str(src), "-o", str(out)]) == 0
+        printed = capsys.readouterr().out
+        kept = list(read_jsonl(out))
+        assert {_declared(r.get("Statement", r.get("statement"))) for r in kept} == theorems
+        assert len(kept) == 100 and "dropped 6 (duplicate name: 6" in printed
+        assert "13 of 106 records hold sorry" in printed
+    # the seed file's kept records carry the corrected names
+    assert {r["Name"] for r in read_jsonl(tmp_path / f"{BANK.stem}.dedup.jsonl")} == theorems
+    # without the placeholders: 93 proofs of 88 theorems
+    assert main(["data", "dedup", str(BANK), "-o", str(tmp_path / "proved.jsonl"), "--sorry", "drop"]) == 0
+    kept = list(read_jsonl(tmp_path / "proved.jsonl"))
+    assert len(kept) == 88 and not any("sorry" in r["Proof"] for r in kept)
+    assert "sorry (drop): kept 93, dropped 13" in capsys.readouterr().out
+
+
+def test_sorry_flag_in_extract_stats_convert_and_split(tmp_path, capsys):
+    shapes = Path(__file__).parent / "lean_samples" / "Shapes"
+    out = tmp_path / "all.jsonl"
+    assert main(["data", "extract", "--repo", str(shapes), "-o", str(out)]) == 0
+    assert "sorry: 6 of 20 records hold sorry" in capsys.readouterr().out
+    rows = list(read_jsonl(out))
+    assert sum(r["has_sorry"] for r in rows) == 6
+    assert main(["data", "stats", str(out)]) == 0
+    assert "with sorry: 6 (1 in the statement)" in capsys.readouterr().out
+    assert main(["data", "extract", "--repo", str(shapes), "-o", str(tmp_path / "gaps.jsonl"), "--sorry", "only"]) == 0
+    assert {r["name"] for r in read_jsonl(tmp_path / "gaps.jsonl")} == {
+        "Gaps.open_problem", "Gaps.tactic_sorry", "Gaps.term_sorry", "Gaps.admitted", "Gaps.axiom_of_sorry",
+        "Gaps.stopped"}
+    # a file whose stored flag lies is judged by its code
+    rows[0]["has_sorry"] = False
+    (tmp_path / "lying.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert main(["data", "convert", str(tmp_path / "lying.jsonl"), "-o", str(tmp_path / "c.jsonl"), "--sorry", "drop"]) == 0
+    assert len(list(read_jsonl(tmp_path / "c.jsonl"))) == 14
+    assert main(["data", "split", str(out), "-o", str(tmp_path / "sp"), "--sorry", "drop"]) == 0
+    split = list(read_jsonl(tmp_path / "sp" / "train.jsonl")) + list(read_jsonl(tmp_path / "sp" / "valid.jsonl"))
+    assert len(split) == 14 and not any(r["has_sorry"] for r in split)
+
+
+def test_dedup_of_records_without_a_name_or_with_a_wrong_type_is_one_line(tmp_path, capsys):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"statement": "theorem a : True :=", "proof": "trivial"}\n')
+    assert main(["data", "dedup", str(bad), "-o", str(tmp_path / "o.jsonl")]) == 2
+    assert "no name field" in capsys.readouterr().err
+    bad.write_text('{"name": "a", "statement": 3, "proof": "trivial"}\n')
+    assert main(["data", "dedup", str(bad), "-o", str(tmp_path / "o.jsonl")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"theoremllama data: error: {bad}: record 1: field 'statement': expected a string, got int ('3')"

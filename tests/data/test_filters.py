@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from theoremllama.data.filters import (
-    deduplicate, filter_length, normalized_statement, split_fraction, train_valid_split,
+    deduplicate, filter_length, get_field, normalized_statement, split_fraction, train_valid_split,
 )
 from theoremllama.data.records import OBTRecord, TheoremRecord
 from theoremllama.errors import UserError
@@ -47,7 +47,7 @@ def test_length_filters_count_each_reason():
 
 
 def test_split_is_deterministic_stable_and_keeps_names_together():
-    records = [thm(f"T{i % 300}", f"theorem t{i} : {i} = {i} :=") for i in range(600)]
+    records = [thm(f"T{i % 300}", f"theorem T{i % 300} : {i} = {i} :=") for i in range(600)]
     split = train_valid_split(records, valid_fraction=0.2, seed=7)
     again = train_valid_split(list(reversed(records)), valid_fraction=0.2, seed=7)
     assert {id(r) for r in split.valid} == {id(r) for r in again.valid}  # order does not matter
@@ -69,3 +69,70 @@ def test_split_hash_is_the_same_in_another_process():
                            env={"PYTHONHASHSEED": "123", "PATH": "/usr/bin:/bin"}).stdout.strip()
     assert float(other) == split_fraction("Nat.add_comm", 3)
     assert 0.0 <= float(other) < 1.0
+
+
+def test_same_text_in_different_namespaces_or_contexts_are_different_theorems():
+    """79 copies of `a 1 = 1`, each about the `a` of its own namespace: none is a duplicate."""
+    from theoremllama.data.extract import extract_text
+
+    text = "".join(f"namespace M{i}\ndef a (n : Nat) : Nat := n ^ {i}\n"
+                   f"theorem a_one : a 1 = 1 := Nat.one_pow {i}\nend M{i}\n" for i in range(79))
+    records, _ = extract_text(text, "Many.lean")
+    assert len(records) == 79 and len({r.statement for r in records}) == 1
+    result = deduplicate(records)
+    assert len(result.kept) == 79 and not result.dropped
+    # the same as OBT rows: only the fully qualified name tells the namespaces apart
+    rows = [OBTRecord(idx=i, Name=r.name, Statement=r.statement, Proof=r.proof) for i, r in enumerate(records)]
+    assert len(deduplicate(rows).kept) == 79
+    # same namespace, other `open`s: other meanings; same namespace and context: a duplicate
+    opened, _ = extract_text("open A in\ntheorem x : a 1 = 1 := rfl\nopen B in\ntheorem y : a 1 = 1 := rfl\n"
+                             "theorem z : a 1 = 1 := rfl\ntheorem w : a 1 = 1 := rfl\n")
+    result = deduplicate(opened)
+    assert [r.name for r in result.kept] == ["x", "y", "z"]
+    assert result.dropped == {"duplicate statement": 1} and result.examples == {"duplicate statement": "w"}
+
+
+def test_filter_sorry_modes_and_dedup_prefers_a_proof_over_a_placeholder():
+    from theoremllama.data.filters import filter_sorry
+
+    records = [thm("p", "theorem p : 1 = 1 :=", "theorem p : 1 = 1 := by sorry"),
+               thm("q", "theorem q : 2 = 2 :=", "theorem q : 2 = 2 := rfl -- no sorry here"),
+               thm("p", "theorem p : 1 = 1 :=", "theorem p : 1 = 1 := rfl"),
+               {"Name": "r", "Statement": "theorem r : 3 = 3 :=", "Proof": "theorem r : 3 = 3 := rfl",
+                "Commented_proof": "theorem r : 3 = 3 := by\n  -- trivially\n  admit"}]
+    def proofs(rs):
+        return [get_field(r, "proof") for r in rs]
+
+    assert filter_sorry(records, "keep").kept == records
+    dropped = filter_sorry(records, "drop")
+    assert proofs(dropped.kept) == proofs(records[1:3])
+    assert dropped.dropped == {"contains sorry": 2}  # p's `sorry`, r's `admit` in its commented proof
+    only = filter_sorry(records, "only")
+    assert only.kept == [records[0], records[3]] and only.dropped == {"no sorry": 2}
+    with pytest.raises(UserError):
+        filter_sorry(records, "some")
+    # the real proof of p is kept, not the placeholder before it; the order stays the file's
+    assert proofs(deduplicate(records).kept) == proofs(records[1:])
+
+
+def test_dedup_uses_corrected_names_and_says_so():
+    rows = [{"Name": "mathd_algebra_10", "Statement": "theorem mathd_algebra_101 (x : ℝ) : x = x :=", "Proof": "a"},
+            {"Name": "mathd_algebra_10", "Statement": "theorem mathd_algebra_104 (y : ℝ) : y + 0 = y :=", "Proof": "b"},
+            {"Name": "Nat.foo", "Statement": "theorem foo : 1 = 1 :=", "Proof": "c"},
+            {"id": "mathd_algebra_101#2", "statement": "theorem mathd_algebra_101 (x : ℝ) : x = x :=", "proof": "d"}]
+    result = deduplicate(rows)
+    assert [r.get("Name", r.get("id")) for r in result.kept] == ["mathd_algebra_101", "mathd_algebra_104", "Nat.foo"]
+    assert result.dropped == {"duplicate name": 1}
+    assert result.renamed == [("mathd_algebra_10", "mathd_algebra_101"), ("mathd_algebra_10", "mathd_algebra_104")]
+    assert "2 names corrected" in result.renamed_summary()
+
+
+def test_split_keeps_a_theorem_together_under_its_corrected_name():
+    """A cut-off published name and the right one are one theorem: one side of the split."""
+    rows = [{"Name": "mathd_algebra_10", "Statement": f"theorem mathd_algebra_{n} : True :=", "Proof": "p"}
+            for n in range(100, 140)]
+    rows += [{"Name": f"mathd_algebra_{n}", "Statement": f"theorem mathd_algebra_{n} : True :=", "Proof": "q"}
+             for n in range(100, 140)]
+    split = train_valid_split(rows, valid_fraction=0.5, seed=3)
+    train = {r["Statement"] for r in split.train}
+    assert train and not train & {r["Statement"] for r in split.valid}

@@ -56,7 +56,7 @@ def _expected_order(tokenizer, records_path, *, curriculum: bool, seed: int = 42
     encoder = ChatEncoder(tokenizer)
     dataset = SFTDataset(encoder.prefix_ids, encoder.encode(records),
                          training_order(records, curriculum=curriculum, seed=seed), SEQ, block_training=True)
-    return [records[k].idx for k in dataset.order]
+    return [records[k].idx for k in dataset.order] * 2  # the same order every epoch
 
 
 def _falls(losses: dict[int, float], k: int = 5, margin: float = 0.5) -> None:
@@ -105,6 +105,7 @@ def test_run_info_and_hf_checkpoints(reference):
     info = json.loads((out / "run_info.json").read_text())
     assert set(info["versions"]) == {"torch", "transformers", "deepspeed", "theoremllama"}
     assert info["seed"] == 42 and info["config"]["block_training"] is True and info["world_size"] == 1
+    assert info["records_refused_sorry"] == 13  # the seed bank's `sorry` placeholders
     half = out / f"checkpoint-{HALF}"
     assert (half / "model.safetensors").is_file() and (half / f"global_step{HALF}").is_dir()
     model = AutoModelForCausalLM.from_pretrained(out / "final")

@@ -20,8 +20,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", help="override `output`: the output directory")
     parser.add_argument("--limit", type=int, help="override `limit`: process at most N new theorems")
     parser.add_argument("--concurrency", type=int, help="override `concurrency`: theorems in flight")
-    parser.add_argument("--verify", action=argparse.BooleanOptionalAction, default=None,
-                        help="override `verify.enabled`: re-check commented proofs with Lean")
+    parser.add_argument("--lean-check", "--verify", dest="verify", action=argparse.BooleanOptionalAction,
+                        default=None, help="override `verify.enabled`: re-check every commented proof with "
+                                           "Lean (needs `setup-lean`; do it for data you train on or publish)")
     parser.add_argument("--retry-rejected", action="store_true", default=None,
                         help="retry theorems an earlier run rejected")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",

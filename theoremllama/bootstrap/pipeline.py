@@ -1,6 +1,8 @@
 """The bootstrap job: theorem records in, an OBT dataset out, resumable at any point.
 
 For each theorem (many at once, as asyncio tasks over the async generator):
+  0. a theorem whose statement or proof holds `sorry`/`admit`/`sorryAx`/`stop` is rejected
+     (`input/sorry`) before any request;
   1. informalize: k retrieved examples -> NL statement + NL proof (filtered, retried);
   2. weave: NL proof + Lean proof -> Lean proof with the NL reasoning as comments, accepted only
      if stripping the comments gives back the original code (retried);
@@ -33,6 +35,7 @@ from theoremllama.bootstrap.informalize import InformalFilter, informalize_promp
 from theoremllama.bootstrap.weave import accept_commented, proof_after_statement, weave_prompt
 from theoremllama.data.records import OBTRecord, TheoremRecord
 from theoremllama.errors import InputError, UserError
+from theoremllama.lean.syntax import has_sorry
 from theoremllama.llm.base import Sampling
 
 OBT_FILE, REJECTIONS_FILE, DATASET_DIR, SUMMARY_FILE = "obt.jsonl", "rejections.jsonl", "dataset", "summary.json"
@@ -55,7 +58,8 @@ class Outcome:
     record: OBTRecord | None
     """The accepted record, or None if rejected."""
     stage: str
-    """`done` if accepted, else the stage that rejected it: `informalize`, `weave` or `verify`."""
+    """`done` if accepted, else the stage that rejected it: `input` (reason `sorry`),
+    `informalize`, `weave` or `verify`."""
     reason: str
     """`ok`, or the last attempt's rejection reason."""
     attempts: dict = field(default_factory=dict)
@@ -163,6 +167,10 @@ class Bootstrapper:
 
     async def run_one(self, theorem: Theorem) -> Outcome:
         rec = theorem.record
+        # 0. a theorem with a gap (`sorry` in its proof, `answer(sorry)` in its statement) is not
+        # a proof to learn from, whatever a later stage would say: rejected before any request
+        if has_sorry(rec.Statement) or has_sorry(rec.Proof):
+            return Outcome(rec.Name, rec.idx, None, "input", "sorry", {})
         examples = self.bank.top_k(rec.Proof, self.k, exclude=rec.Name)
         attempts = {"informalize": 0}
 

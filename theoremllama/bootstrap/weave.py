@@ -2,8 +2,10 @@
 
 The LLM sees k examples (NL proof + Lean proof -> commented Lean proof), then the theorem. The
 answer's Lean code block is accepted only if removing its comments gives back the original
-code (`theoremllama.lean.syntax.same_code`: comments removed, strings and docstrings kept,
-whitespace normalised) and it adds at least one comment. Otherwise the caller retries.
+code (`theoremllama.lean.syntax.same_code`: comments removed, strings and docstrings kept, every
+line with its indentation as in the original; only trailing spaces and blank lines may differ,
+since Lean is indentation-sensitive) and it adds at least one comment. Otherwise the caller
+retries.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from theoremllama.lean.syntax import BLOCK_COMMENT, LINE_COMMENT, mask, same_cod
 SYSTEM = (
     "You are an expert in Lean 4 and Mathlib. You are given a natural-language proof and a Lean 4 proof of "
     "the same theorem. Rewrite the Lean 4 proof with the natural-language reasoning written in as `--` "
-    "comments before the tactics they explain. Do not change, add or remove any Lean code: only add "
-    "comments. Answer with the commented proof in one ```lean4 code block."
+    "comments before the tactics they explain. Do not change, add or remove any Lean code, and keep every "
+    "line and its indentation exactly as it is: only add comments, on lines of their own or at the end of "
+    "a line. Answer with the commented proof in one ```lean4 code block."
 )
 
 

@@ -5,8 +5,12 @@
     theoremllama data minif2f --split valid -o problems.jsonl
     theoremllama data stats obt.jsonl
     theoremllama data convert obt.json -o obt_hf/                   # .jsonl/.json/HF dir/.parquet
-    theoremllama data dedup theorems.jsonl -o clean.jsonl --max-proof-chars 4000
+    theoremllama data dedup theorems.jsonl -o clean.jsonl --max-proof-chars 4000 --sorry drop
     theoremllama data split clean.jsonl -o splits/ --valid-fraction 0.05 --seed 0
+
+`--sorry keep|drop|only` (extract, convert, dedup, split) keeps every record, drops those whose
+Lean code leaves a gap (`sorry`, `admit`, `sorryAx`, `stop`; comments and strings ignored), or
+keeps only those; every command prints how many it saw either way.
 
 Outputs are written atomically (a temporary file renamed at the end): extraction is fast enough
 to redo whole, so a killed run leaves the previous output, never half of a new one.
@@ -22,6 +26,14 @@ from pathlib import Path
 from theoremllama.errors import UserError
 
 
+def _add_sorry(p: argparse.ArgumentParser, default: str = "keep") -> None:
+    from theoremllama.data.filters import SORRY_MODES
+
+    p.add_argument("--sorry", choices=SORRY_MODES, default=default,
+                   help="records whose statement or proof holds sorry/admit/sorryAx/stop: keep them, "
+                        f"drop them, or keep only them (default: {default})")
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="data_command", metavar="ACTION", required=True)
 
@@ -30,6 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--commit", default=None, help="commit to record (default: git HEAD of --repo, else '')")
     p.add_argument("-o", "--output", required=True, help=".jsonl file, or a directory for an HF dataset")
     p.add_argument("--dojo", action="store_true", help="trace with LeanDojo (needs lean-dojo and Lean)")
+    _add_sorry(p)
 
     p = sub.add_parser("minif2f", help="MiniF2F problems of a split -> Problem JSONL")
     p.add_argument("--split", required=True, choices=["valid", "test"])
@@ -43,6 +56,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("input")
     p.add_argument("-o", "--output", required=True, help=".jsonl, .json, .parquet, or a directory (HF dataset)")
     p.add_argument("--obt", action="store_true", help="validate as OBT records (fills a missing idx)")
+    _add_sorry(p)
 
     p = sub.add_parser("dedup", help="drop duplicate names/statements and over-long records")
     p.add_argument("input")
@@ -52,12 +66,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     for what in ("statement", "proof"):
         for unit in ("chars", "lines"):
             p.add_argument(f"--max-{what}-{unit}", type=int, default=None)
+    _add_sorry(p)
 
     p = sub.add_parser("split", help="deterministic train/valid split by a hash of the name")
     p.add_argument("input")
     p.add_argument("-o", "--output", required=True, help="directory: train.jsonl and valid.jsonl are written there")
     p.add_argument("--valid-fraction", type=float, default=0.05)
     p.add_argument("--seed", default="theoremllama", help="salt of the hash (same seed, same split)")
+    _add_sorry(p)
 
 
 def write_records(records: list, output: str | Path) -> None:
@@ -86,6 +102,36 @@ def write_records(records: list, output: str | Path) -> None:
         raise UserError(f"{out}: unknown output format (use .jsonl, .json, .parquet or a directory name)")
 
 
+def read_checked(path: str, record_type: type | None = None, *, need_name: bool = True) -> list:
+    """`read_records`, then every record's name, statement and proof checked (present where
+    needed, strings): a bad record is one line naming the file and the record's 1-based number."""
+    from theoremllama.data.filters import get_field
+    from theoremllama.data.jsonl import read_records
+
+    records = read_records(path, record_type)
+    for i, r in enumerate(records):
+        try:
+            for what in ("name", "statement", "proof") if need_name else ("statement", "proof"):
+                get_field(r, what)
+        except UserError as e:
+            raise UserError(f"{path}: record {i + 1}: {e}") from None
+    return records
+
+
+def apply_sorry(records: list, mode: str) -> list:
+    """`filter_sorry` with one line on stdout: how many records hold a gap, what became of them."""
+    from theoremllama.data.filters import filter_sorry, record_has_sorry
+
+    if mode == "keep":
+        gaps = sum(1 for r in records if record_has_sorry(r))
+        print(f"sorry: {gaps} of {len(records)} records hold sorry/admit/sorryAx/stop: kept "
+              "(--sorry drop leaves them out)" if gaps else f"sorry: none of {len(records)} records holds one")
+        return list(records)
+    result = filter_sorry(records, mode)
+    print(f"sorry ({mode}): {result.summary()}")
+    return result.kept
+
+
 def _extract(args) -> int:
     if args.dojo:
         from theoremllama.data.dojo import extract_with_dojo
@@ -95,9 +141,10 @@ def _extract(args) -> int:
         from theoremllama.data.extract import extract_repo
 
         result = extract_repo(args.repo, args.commit, progress=True)
-    write_records(result.records, args.output)
     print(result.summary())
-    print(f"wrote {len(result.records)} theorem records to {args.output}")
+    records = apply_sorry(result.records, args.sorry)
+    write_records(records, args.output)
+    print(f"wrote {len(records)} theorem records to {args.output}")
     return 0
 
 
@@ -122,7 +169,8 @@ def _lengths(values: list[int]) -> str:
 
 def stats_lines(records: list[dict]) -> list[str]:
     """Human-readable statistics of a list of record dicts (any of the project's record types)."""
-    from theoremllama.data.filters import get_field
+    from theoremllama.data.filters import get_field, record_has_sorry, record_name
+    from theoremllama.lean.syntax import has_sorry
 
     lines = [f"records: {len(records)}"]
     if not records:
@@ -130,11 +178,14 @@ def stats_lines(records: list[dict]) -> list[str]:
     columns = Counter(k for r in records for k in r)
     lines.append("columns: " + ", ".join(f"{k}" + ("" if c == len(records) else f" ({c})") for k, c in columns.items()))
     try:
-        names = [get_field(r, "name") for r in records]
-    except ValueError:
-        names = []
+        names = [record_name(r) for r in records]
+        corrected = sum(1 for r, n in zip(records, names) if n != get_field(r, "name"))
+    except UserError:
+        names, corrected = [], 0
     if names:
-        lines.append(f"distinct names: {len(set(names))}")
+        lines.append(f"distinct names: {len(set(names))}" + (
+            f" ({corrected} records carry a name other than the theorem their statement "
+            "declares: counted by the declared name)" if corrected else ""))
     for what in ("statement", "proof"):
         texts = [get_field(r, what) for r in records]
         if any(texts):
@@ -146,6 +197,9 @@ def stats_lines(records: list[dict]) -> list[str]:
     for col in ("split", "kind", "reason"):
         if col in columns:
             lines.append(f"{col}: " + ", ".join(f"{k}: {v}" for k, v in Counter(r.get(col) for r in records).most_common()))
+    gaps = [r for r in records if record_has_sorry(r)]
+    in_statement = sum(1 for r in gaps if has_sorry(get_field(r, "statement")))
+    lines.append(f"with sorry: {len(gaps)}" + (f" ({in_statement} in the statement)" if gaps else ""))
     if "passed" in columns:
         lines.append(f"passed: {sum(1 for r in records if r.get('passed'))}")
     if "file_path" in columns or "File_path" in columns:
@@ -154,17 +208,14 @@ def stats_lines(records: list[dict]) -> list[str]:
 
 
 def _stats(args) -> int:
-    from theoremllama.data.jsonl import read_records
-
-    print("\n".join(stats_lines(read_records(args.file))))
+    print("\n".join(stats_lines(read_checked(args.file, need_name=False))))
     return 0
 
 
 def _convert(args) -> int:
-    from theoremllama.data.jsonl import read_records
     from theoremllama.data.records import OBTRecord
 
-    records = read_records(args.input, OBTRecord if args.obt else None)
+    records = apply_sorry(read_checked(args.input, OBTRecord if args.obt else None, need_name=False), args.sorry)
     write_records(records, args.output)
     print(f"wrote {len(records)} records to {args.output}")
     return 0
@@ -172,16 +223,17 @@ def _convert(args) -> int:
 
 def _dedup(args) -> int:
     from theoremllama.data.filters import deduplicate, filter_length
-    from theoremllama.data.jsonl import read_records
 
-    records = read_records(args.input)
-    dedup = deduplicate(records, by_name=not args.keep_duplicate_names,
+    records = read_checked(args.input)
+    dedup = deduplicate(apply_sorry(records, args.sorry), by_name=not args.keep_duplicate_names,
                         by_statement=not args.keep_duplicate_statements)
     lengths = filter_length(dedup.kept, max_statement_chars=args.max_statement_chars,
                             max_statement_lines=args.max_statement_lines,
                             max_proof_chars=args.max_proof_chars, max_proof_lines=args.max_proof_lines)
     write_records(lengths.kept, args.output)
     print(f"dedup: {dedup.summary()}")
+    if dedup.renamed_summary():
+        print(f"names: {dedup.renamed_summary()}")
     print(f"length: {lengths.summary()}")
     print(f"wrote {len(lengths.kept)} of {len(records)} records to {args.output}")
     return 0
@@ -189,9 +241,8 @@ def _dedup(args) -> int:
 
 def _split(args) -> int:
     from theoremllama.data.filters import train_valid_split
-    from theoremllama.data.jsonl import read_records
 
-    records = read_records(args.input)
+    records = apply_sorry(read_checked(args.input), args.sorry)
     split = train_valid_split(records, valid_fraction=args.valid_fraction, seed=args.seed)
     out = Path(args.output)
     write_records(split.train, out / "train.jsonl")

@@ -23,6 +23,12 @@ does not start at column 0 (e.g. indented inside `mutual`) is not extracted but 
 keyword would cut the proof short; code produced by macros (`alias`, `to_additive`, ...) is not
 seen (LeanDojo sees it).
 
+A theorem's statement ends at the declaration's own `:=` (not at one of a `let`/`have`/`haveI`/
+`letI` inside its type, a binder default or a structure instance), at `where`, or at its first
+`| pattern => ...` alternative: `theoremllama.lean.syntax.statement_end`, the finder job
+preparation and proof extraction use too. Each record says whether its code holds a `sorry`
+(`TheoremRecord.has_sorry`).
+
 Names and context
 -----------------
 - Names are qualified with the namespace in force: `namespace A.B` opens the scopes `A` and `B`,
@@ -92,10 +98,6 @@ _IN = re.compile(r"\bin\b")
 _NAME_PART = r"(?:«[^»\n]*»|[^\s.«»()\[\]{}⦃⦄⟨⟩:,@|]+)"
 _NAME = re.compile(rf"{_NAME_PART}(?:\.{_NAME_PART})*")
 _NAME_COMPONENT = re.compile(r"«[^»]*»|[^.]+")
-# What ends a statement at bracket depth 0: `:=`, `where`, or a match alternative `| p => ...`
-# starting a line.
-_STATEMENT_TOKEN = re.compile(r":=|[()\[\]{}⦃⦄⟨⟩]|(?<![\w.])where(?![\w'!?])|^[ \t]*\|(?=[^\n]*=>)", re.M)
-_OPENING = frozenset("([{⦃⟨")
 _NOT_NEWLINE = re.compile(r"[^\n]")
 _INDENTED_THEOREM = re.compile(
     rf"^[ \t]+(?:@\[[^\n]*\]\s*)?(?:(?:{'|'.join(MODIFIERS)})\s+)*(?:theorem|lemma)\s", re.M)
@@ -166,23 +168,6 @@ def _qualify(namespace: str, name: str) -> str:
     if name.startswith("_root_."):
         return name[len("_root_."):]
     return f"{namespace}.{name}" if namespace else name
-
-
-def _statement_end(masked: str, start: int, end: int) -> tuple[int, bool] | None:
-    """Where the statement that starts at `start` ends: (offset, ends with `:=`), or None."""
-    depth = 0
-    for m in _STATEMENT_TOKEN.finditer(masked, start, end):
-        tok = m.group()
-        if tok == ":=":
-            if depth == 0:
-                return m.end(), True
-        elif tok in _OPENING:
-            depth += 1
-        elif len(tok) == 1 and tok in ")]}⦄⟩":
-            depth = max(depth - 1, 0)
-        elif depth == 0:  # `where` or a `|` alternative
-            return m.start(), False
-    return None
 
 
 def _scoped_prefix(masked: str, kpos: int, cend: int) -> int | None:
@@ -284,11 +269,10 @@ def _theorem(text: str, masked: str, kw: str, kpos: int, code_end: int, scopes: 
     m = _NAME.match(text, name_at, code_end)
     if not m:
         return None
-    end = _statement_end(masked, m.end(), code_end)
+    end = syntax.statement_end(masked, m.end(), code_end)
     if end is None:
         return None
-    stmt_end, _ = end
-    statement = text[kpos:stmt_end].rstrip()
+    statement = text[kpos:end.after].rstrip()
     namespace = scopes[-1].namespace
     return TheoremRecord(
         name=_qualify(namespace, m.group()),

@@ -23,7 +23,7 @@ from pathlib import Path
 from theoremllama.data.jsonl import iter_json_array, iter_jsonl_lines
 from theoremllama.data.records import OBTRecord, Problem
 from theoremllama.errors import InputError, UserError
-from theoremllama.lean.syntax import mask, normalize_whitespace, strip_comments
+from theoremllama.lean.syntax import has_sorry, normalize_whitespace, strip_comments
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,6 @@ _DECL_HEAD = re.compile(r"^\s*(?:theorem|lemma)\s+\S+")
 _DECLARED = re.compile(r"^\s*(?:theorem|lemma)\s+([^\s(){}\[\]:]+)")
 _LOOSE = re.compile(r"[\s()]")
 _TRAILING_BY = re.compile(r"\s*\bby\s*$")
-_SORRY = re.compile(r"(?<![\w.])(?:sorry|admit)(?![\w'])")
 
 
 def data_root() -> Path:
@@ -85,20 +84,26 @@ def declared_name(statement: str) -> str | None:
     return m.group(1) if m else None
 
 
+def corrected_name(name: str, statement: str) -> str:
+    """`name`, unless the statement declares a theorem that `name` does not end with: then the
+    declared name. 14 published seed records carry a cut-off `Name` (`mathd_algebra_10` for
+    `theorem mathd_algebra_101 ...`). A qualified name (`Nat.foo` for `theorem foo`) is kept."""
+    declared = declared_name(statement)
+    if not declared or "«" in declared:
+        return name
+    declared = declared.removeprefix("_root_.").rstrip(".")  # `foo.{u}`: universe parameters
+    if name == declared or name.endswith("." + declared):
+        return name
+    return declared
+
+
 def _bank_name(d: dict, path: Path, line: int, report: list) -> str:
-    """A bank record's real name: 14 published records carry a cut-off `Name`
-    (`mathd_algebra_10` for `theorem mathd_algebra_101 ...`); the declared name wins."""
-    declared = declared_name(d.get("Statement") or "")
-    if declared and declared != d["Name"]:
+    """A bank record's real name (see `corrected_name`): the declared name wins."""
+    name = corrected_name(d["Name"], d.get("Statement") or "")
+    if name != d["Name"]:
         report.append(f"{path.name}:{line}: Name {d['Name']!r} does not match the statement's "
-                      f"theorem {declared!r}: using {declared!r}")
-        return declared
-    return d["Name"]
-
-
-def has_sorry(proof: str) -> bool:
-    """True if `sorry`/`admit` appears in the code (comments and strings ignored)."""
-    return bool(_SORRY.search(mask(proof)))
+                      f"theorem {name!r}: using {name!r}")
+    return name
 
 
 def _read_minif2f(root: Path, split: str) -> list[tuple[dict, int]]:

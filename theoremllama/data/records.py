@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from theoremllama.errors import InputError
+from theoremllama.lean import syntax
 
 # The published Open Bootstrapped Theorems (OBT) columns, in order.
 OBT_COLUMNS: tuple[str, ...] = (
@@ -87,8 +88,16 @@ class TheoremRecord:
     """`theorem` or `lemma`."""
     line: int = 0
     """1-based line of the declaration's keyword in its file (0 if unknown)."""
+    has_sorry: bool = False
+    """The statement or the proof leaves a gap: `sorry`, `admit`, `sorryAx` or `stop` outside
+    comments and strings (`theoremllama.lean.syntax.has_sorry`), e.g. an open problem stated as
+    `... ↔ answer(sorry) := by sorry`. Always computed from the text: a stored value is
+    recomputed when a record is made or read, so it cannot disagree with the code."""
 
     REQUIRED: ClassVar[tuple[str, ...]] = ("name", "statement", "proof")
+
+    def __post_init__(self) -> None:
+        self.has_sorry = syntax.has_sorry(self.statement) or syntax.has_sorry(self.proof)
 
     def header(self) -> str:
         """A header that re-creates the declaration's context: imports, universes, opens."""
@@ -123,7 +132,7 @@ class OBTRecord:
     """The LLM-written natural-language statement and proof."""
     Commented_proof: str = ""
     """`Proof` with the natural-language reasoning written in as `--` comments; removing the
-    comments gives back `Proof` (whitespace-normalised)."""
+    comments gives back `Proof` line for line, indentation included (`syntax.same_code`)."""
     File_path: str = ""
     """Source file the theorem came from."""
     Commit: str = ""

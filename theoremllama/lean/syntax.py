@@ -169,12 +169,22 @@ def normalize_whitespace(code: str) -> str:
     return " ".join(code.split())
 
 
+def code_lines(code: str) -> list[str]:
+    """The lines of `code` with comments removed (`strip_comments`), trailing whitespace cut and
+    blank lines left out; indentation and the spacing inside a line are kept as written."""
+    text = strip_comments(code.replace("\r\n", "\n"))
+    return [line.rstrip() for line in text.split("\n") if line.strip()]
+
+
 def same_code(a: str, b: str) -> bool:
-    """True when `a` and `b` are the same Lean code once comments are removed, up to whitespace.
+    """True when `a` and `b` are the same Lean code once comments are removed.
 
     This is the bootstrapping acceptance test: an LLM may add comments to a proof, nothing else.
-    Docstrings count as code (an LLM must not rewrite them)."""
-    return normalize_whitespace(strip_comments(a)) == normalize_whitespace(strip_comments(b))
+    Lean's layout is part of the code (a tactic block is the lines indented under it; moving a
+    line into or out of a `have ... := by` block changes the proof), so lines are compared with
+    their indentation: only comments, trailing whitespace and blank lines may differ. Docstrings
+    count as code (an LLM must not rewrite them)."""
+    return code_lines(a) == code_lines(b)
 
 
 def line_col(code: str, offset: int) -> tuple[int, int]:
@@ -184,16 +194,100 @@ def line_col(code: str, offset: int) -> tuple[int, int]:
     return line, col
 
 
-def top_level_assign(masked: str, start: int = 0) -> int | None:
-    """Offset of the first `:=` outside brackets in masked[start:] (binder defaults such as
-    `(x := 1)` are inside brackets); `masked` is code with comments and strings blanked (`mask`)."""
+# What `statement_end` looks at, in masked text: `:=`, brackets, the term-level binders that own a
+# `:=` of their own (`let x := v; body`, `have h : T := p; body`, `haveI`, `letI`, `let_fun`, ...),
+# `←` (which takes the place of `:=` in `let x ← e`), what opens match alternatives (`with`,
+# `fun |`), `where`, and a `| pattern => ...` alternative that starts a line.
+_STATEMENT_TOKEN = re.compile(
+    r":=|<-|←|[()\[\]{}⦃⦄⟨⟩]"
+    r"|(?<![\w.'!?])(?:let_fun|let_delayed|let_tmp|letI|haveI|let|have|with|where)(?![\w'!?])"
+    r"|(?<![\w.'!?])(?:fun|λ)(?=\s*\|)"
+    r"|^[ \t]*\|(?=[^\n]*=>)", re.M)
+_OPENING, _CLOSING = frozenset("([{⦃⟨"), frozenset(")]}⦄⟩")
+_OWNS_ASSIGN = frozenset({"let_fun", "let_delayed", "let_tmp", "letI", "haveI", "let", "have"})
+
+
+@dataclass(frozen=True)
+class StatementEnd:
+    """Where a declaration's statement ends: at its own `:=`, at `where`, or at the `|` of its
+    first pattern-matching alternative."""
+
+    at: int
+    """Offset of the token (`:` of `:=`, `w` of `where`, the `|`)."""
+    token: str
+    """`:=`, `where` or `|`."""
+
+    @property
+    def after(self) -> int:
+        """Offset just after a `:=` (the statement includes it); `at` for `where` and `|`."""
+        return self.at + 2 if self.token == ":=" else self.at
+
+
+def statement_end(masked: str, start: int = 0, end: int | None = None) -> StatementEnd | None:
+    """The end of the statement of the declaration whose name ends at `start`, or None.
+
+    `masked` is code with comments and literals blanked (`mask`). The one finder of "where does a
+    declaration's statement end" (the extractor, job preparation and proof extraction use it): the
+    first `:=` outside brackets that no binder of the type owns. A type may hold its own `:=`:
+    binder defaults `(x : ℕ := 1)` and structure instances `{ x := 1 }` sit inside brackets;
+    `let x := v; body`, `have h : T := p` (also `haveI`, `letI`, `let_fun`) at bracket depth 0
+    each own the next `:=` (or `←`) at their depth. With no `:=`, the statement ends at `where` or
+    at a line starting `| pattern => ...` (unless a `match ... with` / `fun |` of the type opened
+    alternatives of its own)."""
+    end = len(masked) if end is None else end
     depth = 0
-    for i in range(start, len(masked) - 1):
-        c = masked[i]
-        if c in "([{⦃⟨":
+    owed: list[int] = []  # the depth of each binder still waiting for its `:=`
+    alternatives = False
+    for m in _STATEMENT_TOKEN.finditer(masked, start, end):
+        tok = m.group()
+        if tok in _OPENING:
             depth += 1
-        elif c in ")]}⦄⟩":
+        elif tok in _CLOSING:
             depth = max(depth - 1, 0)
-        elif c == ":" and masked[i + 1] == "=" and depth == 0:
-            return i
+            while owed and owed[-1] > depth:  # a binder cannot outlive its brackets
+                owed.pop()
+        elif tok in (":=", "<-", "←"):
+            if owed and owed[-1] == depth:
+                owed.pop()
+            elif tok == ":=" and depth == 0:
+                return StatementEnd(m.start(), ":=")
+        elif tok in _OWNS_ASSIGN:
+            owed.append(depth)
+        elif depth:
+            continue
+        elif tok in ("with", "fun", "λ"):
+            alternatives = True
+        elif tok == "where":
+            if not owed:
+                return StatementEnd(m.start(), "where")
+        elif not alternatives and not owed:  # a `|` alternative starting a line
+            return StatementEnd(m.end() - 1, "|")
     return None
+
+
+def top_level_assign(masked: str, start: int = 0) -> int | None:
+    """Offset of the declaration's own `:=` in masked[start:] (see `statement_end`), or None when
+    the statement does not end in `:=`."""
+    found = statement_end(masked, start)
+    return found.at if found is not None and found.token == ":=" else None
+
+
+# A gap in a proof: `sorry`, `admit`, `sorryAx` (any spelling: `(sorry)`, `answer(sorry)`,
+# `«sorry»`, `@sorryAx`), and the `stop` tactic (Lean's `macro "stop" s:tacticSeq => repeat sorry`)
+# where a tactic stands: on its own line or after `by`, `;`, `·`. `stop` is not a reserved word
+# (a variable may be called `stop`), so only a `stop` that ends its line counts.
+_GAP = re.compile(
+    r"(?<![\w.'!?\u2080-\u209c])(?:sorry|admit|sorryAx)(?![\w'!?\u2080-\u209c])"
+    r"|(?:^[ \t]*|(?<![\w.'!?])by[ \t]+|[;·][ \t]*)stop[ \t]*$", re.M)
+
+
+def has_sorry(code: str) -> bool:
+    """True when Lean code leaves a gap (`sorry`, `admit`, `sorryAx`, the `stop` tactic) outside
+    comments, docstrings and string literals. One test for proofs and statements alike (a
+    statement may hold one too: `... ↔ answer(sorry)`)."""
+    if not _GAP_WORD.search(code):  # masking only removes text: most code is done here, unlexed
+        return False
+    return _GAP.search(mask(code)) is not None
+
+
+_GAP_WORD = re.compile("sorry|admit|stop")

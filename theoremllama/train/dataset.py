@@ -23,10 +23,19 @@ class SFTDataset(torch.utils.data.Dataset):
 
     def __init__(self, prefix_ids: list[int], records: list[EncodedRecord], order: list[int],
                  max_seq_len: int, *, block_training: bool, block_fill: str = "exact"):
-        """order: the training order (indices into `records`), which is also block training's ring."""
+        """order: the training order (indices into `records`), which is also block training's ring.
+
+        Records whose target holds `sorry` (`EncodedRecord.has_sorry`) are refused whatever the
+        caller asks: left out of the order and of the ring (never a worked example either), and
+        listed in `refused_sorry`."""
         self.prefix_ids, self.records, self.max_seq_len = prefix_ids, records, max_seq_len
         self.block_training, self.block_fill = block_training, block_fill
-        self.ring = list(order)
+        self.refused_sorry = [k for k in order if records[k].has_sorry]
+        if self.refused_sorry:
+            log.warning("%d of %d records are refused: their target holds sorry/admit/sorryAx/stop "
+                        "(first: %s)", len(self.refused_sorry), len(records),
+                        records[self.refused_sorry[0]].name)
+        self.ring = [k for k in order if not records[k].has_sorry]
         self.ring_pos = {k: p for p, k in enumerate(self.ring)}
         # Records whose prompt alone fills max_seq_len teach nothing: leave them out of the order.
         too_long = [k for k in self.ring
@@ -41,6 +50,8 @@ class SFTDataset(torch.utils.data.Dataset):
         return len(self.records)
 
     def __getitem__(self, k: int) -> dict:
+        if k not in self.ring_pos:
+            raise IndexError(f"record {k} is refused: its target holds sorry (not in .order)")
         if self.block_training:
             sample = block_example(self.prefix_ids, self.records, self.ring, self.ring_pos[k],
                                    self.max_seq_len, self.block_fill)

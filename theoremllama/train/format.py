@@ -28,7 +28,7 @@ import numpy as np
 
 from theoremllama.data.records import OBTRecord
 from theoremllama.errors import InputError, UserError
-from theoremllama.lean.syntax import normalize_whitespace, strip_comments
+from theoremllama.lean.syntax import has_sorry, normalize_whitespace, strip_comments
 from theoremllama.train.prompt import SYSTEM_PROMPT, build_answer, build_instruction
 
 IGNORE_INDEX = -100
@@ -40,9 +40,14 @@ def record_instruction(record: OBTRecord) -> str:
     return build_instruction(record.Generated_informal_statement_and_proof, record.Statement)
 
 
+def target_code(record: OBTRecord) -> str:
+    """The Lean code a record teaches: the commented proof, or the bare proof if there is none."""
+    return record.Commented_proof or record.Proof
+
+
 def record_answer(record: OBTRecord) -> str:
-    """The target for an OBT record: the commented proof, or the bare proof if there is none."""
-    return build_answer(record.Commented_proof or record.Proof)
+    """The target for an OBT record: `target_code` in the answer format."""
+    return build_answer(target_code(record))
 
 
 @dataclass(eq=False)  # arrays have no truth value; records are compared by idx
@@ -65,6 +70,9 @@ class EncodedRecord:
     code_key: str
     """The proof's code without comments, whitespace-normalised: a duplicate proof with different
     comments is still a duplicate."""
+    has_sorry: bool = False
+    """The target leaves a gap (`sorry`, `admit`, `sorryAx`, `stop`: `syntax.has_sorry`): such a
+    record is never trained on, as a target or as a worked example (`SFTDataset`)."""
 
     @property
     def query_ids(self) -> list[int]:
@@ -116,7 +124,7 @@ class ChatEncoder:
         query_ids = self._tokenize([q for q, _ in turns]) if turns else []
         answer_ids = self._tokenize([a for _, a in turns]) if turns else []
         return [EncodedRecord(r.idx, r.Name, np.asarray(q, dtype=np.int32), np.asarray(a, dtype=np.int32),
-                              ans, code_key(r.Commented_proof or r.Proof))
+                              ans, code_key(target_code(r)), has_sorry(target_code(r)))
                 for r, q, a, ans in zip(records, query_ids, answer_ids, answers)]
 
     def prompt_ids(self, examples: list[tuple[str, str]], instruction: str) -> list[int]:

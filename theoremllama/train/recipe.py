@@ -228,10 +228,13 @@ def versions() -> dict:
             "deepspeed": deepspeed.__version__, "theoremllama": theoremllama.__version__}
 
 
-def write_run_info(cfg: TrainConfig, args: TrainingArguments, n_records: int, n_trained: int) -> None:
-    """run_info.json beside the checkpoints: config, versions, seed, world size (rank 0 only)."""
+def write_run_info(cfg: TrainConfig, args: TrainingArguments, n_records: int, n_trained: int,
+                   refused_sorry: int = 0) -> None:
+    """run_info.json beside the checkpoints: config, versions, seed, world size (rank 0 only),
+    and the record counts (`records_refused_sorry`: targets holding `sorry`, never trained on)."""
     info = {"config": cfg.to_dict(), "versions": versions(), "seed": cfg.seed,
-            "world_size": args.world_size, "records": n_records, "records_trained": n_trained}
+            "world_size": args.world_size, "records": n_records, "records_trained": n_trained,
+            "records_refused_sorry": refused_sorry}
     path = Path(cfg.output_dir) / RUN_INFO
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(info, indent=2, ensure_ascii=False))
@@ -254,6 +257,8 @@ def train(cfg: TrainConfig) -> Path:
     encoder = ChatEncoder(tokenizer)
     dataset = SFTDataset(encoder.prefix_ids, encoder.encode(records), order, cfg.max_seq_len,
                          block_training=cfg.block_training, block_fill=cfg.block_fill)
+    if len(dataset.refused_sorry) == len(records):
+        raise UserError(f"config key 'data': every record of {cfg.data} has `sorry` in its target")
     if not dataset.order:
         raise UserError(f"config key 'max_seq_len': no record fits in {cfg.max_seq_len} tokens")
 
@@ -267,7 +272,7 @@ def train(cfg: TrainConfig) -> Path:
                              processing_class=tokenizer, order=dataset.order,
                              data_order_log=out / DATA_ORDER if cfg.log_data_order else None)
     if args.process_index == 0:
-        write_run_info(cfg, args, len(records), len(dataset.order))
+        write_run_info(cfg, args, len(records), len(dataset.order), len(dataset.refused_sorry))
     resume = resolve_resume(cfg)
     if resume:
         log.info("resuming from %s", resume)
