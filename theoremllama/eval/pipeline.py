@@ -64,8 +64,7 @@ class WorkItem:
     def seed(self, base: int) -> int:
         if self.depth == 0:
             return sample_seed(base, self.problem.name, self.round, self.sample)
-        digest = hashlib.sha256(f"{base}/{self.job_id}".encode()).digest()
-        return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
+        return repair_seed(base, self.job_id)
 
 
 @dataclass
@@ -86,6 +85,12 @@ class PipelineStats:
 def sample_seed(seed: int, problem: str, round: int, sample: int) -> int:
     """A 31-bit seed for one sample, stable across runs, machines and Python versions."""
     digest = hashlib.sha256(f"{seed}/{problem}/{round}/{sample}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
+
+
+def repair_seed(seed: int, attempt_id: str) -> int:
+    """A 31-bit seed for a repair, from the base seed and the repair's attempt id."""
+    digest = hashlib.sha256(f"{seed}/{attempt_id}".encode()).digest()
     return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
 
 
