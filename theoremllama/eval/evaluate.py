@@ -4,6 +4,7 @@
         problems  = the split, minus those solved in earlier rounds (unless skip_solved: false)
         prompt    = the problem + k worked examples (never itself) from the example bank
         attempts  = `samples` completions each -> extracted proof -> Lean verdict  (pipelined)
+                    + repairs of the failures, with Lean's errors (`repair.py`; `repair.rounds` > 0)
         bank     += one verified proof per newly solved problem
         stop when r + 1 == rounds or the round solved nothing new
 
