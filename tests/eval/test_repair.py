@@ -154,7 +154,7 @@ def test_repair_off_by_default_and_rerun_with_repair_repairs_recorded_failures(t
 
 
 def test_repair_config_is_checked():
-    with pytest.raises(UserError, match="forbidden"):
+    with pytest.raises(UserError, match="a cheat, not a proof to repair"):
         EvalConfig(repair={"rounds": 1, "reasons": ["error", "forbidden"]}).check()
     with pytest.raises(UserError, match="repair.per_failure"):
         EvalConfig(repair={"rounds": 1, "per_failure": 0}).check()
