@@ -271,3 +271,24 @@ def _repairs_recorded(path: Path) -> int:
     if not path.exists():
         return 0
     return sum(1 for line in path.read_text().splitlines() if '"depth": 1' in line)
+
+
+def test_feedback_maps_positions_to_the_theorem_lines_and_clips_long_messages():
+    """Positions count from the theorem's first line whatever header and context precede it; a
+    helper lemma in the context is never taken for the theorem to prove."""
+    from theoremllama.eval.repair import MESSAGE_CHARS, checked_declaration, feedback
+
+    problem = Problem(name="t", split="test", header="import Mathlib\nopen Real\n",
+                      context="lemma helper : True := trivial\n\nabbrev k : ℕ := 2\n",
+                      formal_statement="theorem t (x : ℕ) :\n    x + k = k + x := by\n")
+    declaration, first_line, prepared = checked_declaration(problem, "by\n  omega\n  double_error")
+    assert prepared.name == "t" and declaration.startswith("theorem t (x : ℕ)")
+    assert prepared.code.split("\n")[first_line - 1] == "theorem t (x : ℕ) :"
+    long = "unsolved goals\n" + "h : x = x\n" * 400
+    messages = [{"severity": "warning", "pos": {"line": first_line, "column": 8}, "data": "unused"},
+                {"severity": "error", "pos": {"line": first_line + 3, "column": 2}, "data": long},
+                {"severity": "error", "pos": {"line": 3, "column": 0}, "data": "in the context"}]
+    got = feedback(problem, "by\n  omega\n  double_error", messages, limit=2)
+    assert [(e["line"], e["column"], e["severity"]) for e in got] == [(4, 2, "error"), (3 - first_line + 1, 0, "error")]
+    assert got[0]["text"] == long.strip()[:MESSAGE_CHARS] + " ..."
+    assert feedback(problem, "by\n  omega", messages[:1], limit=3)[0]["severity"] == "warning"  # no error: warnings
