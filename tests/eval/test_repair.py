@@ -170,7 +170,7 @@ def test_context_is_given_code_a_completion_cannot_redefine_it(tmp_path):
     another value has only its proof used, and one that smuggles a redefinition into the proof is
     refused before Lean runs."""
     from theoremllama.lean.pool import Verifier
-    from theoremllama.eval.repair import verify_job
+    from theoremllama.eval.feedback import verify_job
 
     log = tmp_path / "repl.log"
     problem = Problem(name="ans", split="test", header="import Mathlib\n", context="abbrev answer : ℕ := 3\n",
@@ -276,7 +276,7 @@ def _repairs_recorded(path: Path) -> int:
 def test_feedback_maps_positions_to_the_theorem_lines_and_clips_long_messages():
     """Positions count from the theorem's first line whatever header and context precede it; a
     helper lemma in the context is never taken for the theorem to prove."""
-    from theoremllama.eval.repair import MESSAGE_CHARS, checked_declaration, feedback
+    from theoremllama.eval.feedback import MESSAGE_CHARS, checked_declaration, feedback
 
     problem = Problem(name="t", split="test", header="import Mathlib\nopen Real\n",
                       context="lemma helper : True := trivial\n\nabbrev k : ℕ := 2\n",

@@ -129,6 +129,26 @@ def _requests(items: list[WorkItem], batched: bool) -> list[list[WorkItem]]:
     return list(groups.values())
 
 
+async def _attempt(item: WorkItem, completion: str, verifier, stats: PipelineStats,
+                   feedback_messages: int) -> ProofAttempt:
+    """Extract the proof of a completion, verify it, and make the attempt's record."""
+    from theoremllama.eval.feedback import feedback, verify_job
+
+    proof = extract_proof(completion)
+    passed, reason, seconds = False, NO_PROOF, 0.0
+    notes: list[dict] = []
+    if proof:
+        stats.verified += 1
+        verdict = await asyncio.wrap_future(verifier.submit(verify_job(item.problem, proof, job_id=item.job_id)))
+        passed, reason, seconds = verdict.passed, verdict.reason, verdict.seconds
+        if not passed and verdict.messages and feedback_messages > 0:
+            notes = feedback(item.problem, proof, verdict.messages, feedback_messages)
+    return ProofAttempt(problem=item.problem.name, round=item.round, sample=item.sample,
+                        prompt_hash=item.prompt_hash, completion=completion, proof=proof,
+                        passed=passed, reason=reason, seconds=seconds, split=item.problem.split,
+                        parent=item.parent, depth=item.depth, branch=item.branch, feedback=notes)
+
+
 async def _run(items, generator, sampling, verifier, record, seed, concurrency, stats, bar,
                follow_up=None, feedback_messages=3) -> None:
     asynchronous = hasattr(generator, "agenerate")
@@ -152,22 +172,7 @@ async def _run(items, generator, sampling, verifier, record, seed, concurrency, 
         return list(outs[0])
 
     async def check(item: WorkItem, completion: str) -> None:
-        proof = extract_proof(completion)
-        passed, reason, seconds = False, NO_PROOF, 0.0
-        notes: list[dict] = []
-        if proof:
-            from theoremllama.eval.repair import feedback, verify_job
-
-            job = verify_job(item.problem, proof, job_id=item.job_id)
-            stats.verified += 1
-            verdict = await asyncio.wrap_future(verifier.submit(job))
-            passed, reason, seconds = verdict.passed, verdict.reason, verdict.seconds
-            if not passed and verdict.messages and feedback_messages > 0:
-                notes = feedback(item.problem, proof, verdict.messages, feedback_messages)
-        attempt = ProofAttempt(problem=item.problem.name, round=item.round, sample=item.sample,
-                               prompt_hash=item.prompt_hash, completion=completion, proof=proof,
-                               passed=passed, reason=reason, seconds=seconds, split=item.problem.split,
-                               parent=item.parent, depth=item.depth, branch=item.branch, feedback=notes)
+        attempt = await _attempt(item, completion, verifier, stats, feedback_messages)
         record(attempt)
         stats.attempts += 1
         stats.repairs += int(item.depth > 0)

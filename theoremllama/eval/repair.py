@@ -6,8 +6,8 @@
 A repair prompt is a conversation: the problem asked as usual (no worked examples), the failed
 proof as the model's answer, then Lean's first `max_messages` messages, their positions counted
 from the theorem's first line (the declaration the model wrote, as it was checked) and the
-unsolved goals where Lean printed them (they are part of the "unsolved goals" error's text), and
-the request for a corrected complete proof (`train.prompt.build_repair_instruction`).
+unsolved goals where Lean printed them (they are part of the "unsolved goals" error's text; see
+`feedback.py`), and the request for a corrected complete proof (`train.prompt.build_repair_instruction`).
 
 A repair is an attempt like any other: verified the same way, recorded in the attempts file with
 its parent's id, its depth and its branch (`ProofAttempt.parent/depth/branch`), so a rerun
@@ -29,13 +29,12 @@ from dataclasses import dataclass, field
 
 from theoremllama.data.records import Problem, ProofAttempt, prompt_hash
 from theoremllama.errors import UserError
-from theoremllama.eval.extract import statement_of
+from theoremllama.eval.feedback import checked_declaration, describe
+from theoremllama.eval.pipeline import WorkItem
 from theoremllama.train.prompt import SYSTEM_PROMPT, build_answer, build_repair_instruction
 
 REPAIRABLE = ("error", "sorry")
 """Verdict reasons a repair may be asked for (`forbidden` is refused outright)."""
-MESSAGE_CHARS = 1500
-"""Longest message text kept (an unsolved-goals message can list pages of hypotheses)."""
 
 
 @dataclass
@@ -92,56 +91,6 @@ class RepairConfig:
         return not attempt.passed and attempt.reason in self.reasons and attempt.depth < self.rounds
 
 
-# ------------------------------------------------------------------------------ Lean's feedback
-
-
-def checked_declaration(problem: Problem, proof: str) -> tuple[str, int, object]:
-    """(the declaration as Lean checked it: statement + proof, without header and context;
-    the line of the submitted code it starts on (1-based); the `PreparedJob`)."""
-    from theoremllama.lean.job import prepare_job
-
-    prepared = prepare_job(verify_job(problem, proof, job_id=problem.name))
-    statement = statement_of(problem.formal_statement)
-    start = prepared.proof_offset - 1 - len(statement)
-    if start < 0 or prepared.body[start:prepared.proof_offset - 1] != statement:
-        start = 0  # the statement was rewritten (header lines moved out): count from the body
-    first_line = prepared.header_lines + prepared.body[:start].count("\n") + 1
-    return prepared.body[start:], first_line, prepared
-
-
-def verify_job(problem: Problem, proof: str, *, job_id: str):
-    """The `VerifyJob` of a proof of `problem`: the context is given code, on the statement side."""
-    from theoremllama.lean.job import VerifyJob
-
-    return VerifyJob(id=job_id, statement=statement_of(problem.formal_statement), proof=proof,
-                     header=problem.header, context=problem.context)
-
-
-def feedback(problem: Problem, proof: str, messages: list[dict], limit: int) -> list[dict]:
-    """Lean's first `limit` messages on a failed proof (errors, else warnings), each as
-    `{"line", "column", "severity", "text"}` with `line` counted from the theorem's first line
-    (1 = the `theorem` line; 0 or less: in the header or the context)."""
-    _, first_line, _ = checked_declaration(problem, proof)
-    errors = [m for m in messages if m.get("severity") == "error"]
-    chosen = errors or [m for m in messages if m.get("severity") == "warning"]
-    out = []
-    for m in chosen[:limit]:
-        pos = m.get("pos") or {}
-        text = str(m.get("data", "")).strip()
-        if len(text) > MESSAGE_CHARS:
-            text = text[:MESSAGE_CHARS] + " ..."
-        out.append({"line": int(pos.get("line", 0)) - first_line + 1, "column": int(pos.get("column", 0)),
-                    "severity": m.get("severity", ""), "text": text})
-    return out
-
-
-def describe(entry: dict) -> str:
-    """One feedback entry as shown to the model."""
-    where = (f"line {entry['line']}, column {entry['column']}" if entry["line"] >= 1
-             else "in the code before the theorem")
-    return f"{where}: {entry['severity']}: {entry['text']}"
-
-
 def build_repair_prompt(problem: Problem, failed: ProofAttempt, variant: str = "nl") -> list[dict]:
     """The conversation asking for a corrected proof of `problem` after `failed`."""
     from theoremllama.eval.prompts import problem_instruction
@@ -188,8 +137,6 @@ class RepairPlanner:
         return self._children(attempt, skip=set())
 
     def _children(self, parent: ProofAttempt, *, skip: set[str]) -> list:
-        from theoremllama.eval.pipeline import WorkItem
-
         if not self.config.qualifies(parent) or parent.problem not in self.problems:
             return []
         problem = self.problems[parent.problem]
