@@ -16,6 +16,7 @@ yet recorded are generated and verified.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -115,7 +116,7 @@ def evaluate(config: EvalConfig, *, problems: list[Problem] | None = None,
                   model=str(config.llm.get("model", "")),
                   extra={"examples": config.examples, "k_examples": config.k_examples,
                          "skip_solved": config.skip_solved, "benchmark": _benchmark(config),
-                         **({"repair": config.repair_config().__dict__} if config.repair_config().enabled else {})})
+                         **({"repair": dataclasses.asdict(config.repair_config())} if config.repair_config().enabled else {})})
     attempts = AttemptsFile(out / ATTEMPTS_FILE, run)
     _write_config(out / CONFIG_FILE, config)
 
