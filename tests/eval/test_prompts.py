@@ -70,3 +70,19 @@ def test_seed_examples_never_show_a_sorry():
     assert len(examples) >= 90
     for ex in examples:
         assert "sorry" not in mask(ex.proof) and "sorry" not in mask(ex.plain_proof), ex.name
+
+
+def test_prompts_leave_out_missing_natural_language_and_show_the_context():
+    from theoremllama.eval.prompts import problem_instruction
+    from theoremllama.train.prompt import FORMAL_HEADING as TRANSLATE
+
+    no_proof = _problem("p", proof_nl="")  # ProofNet: no informal proof
+    text = build_prompt(no_proof, [], "nl")[-1]["content"]
+    assert "Show that 1 + 1 = 2." in text and "Informal proof" not in text and text.startswith(INFORMAL_HEADING)
+    nothing = _problem("q", informal="", proof_nl="")  # no natural language at all: the formal ask
+    text = build_prompt(nothing, [_seed("a")], "nl")[-1]["content"]
+    assert INFORMAL_HEADING not in text and TRANSLATE not in text
+    assert text.endswith("theorem q : (1 : ℕ) + 1 = 2 :=")
+    with_context = Problem(**{**_problem("r").to_dict(), "context": "abbrev r_answer : ℕ := 2\n"})
+    text = problem_instruction(with_context, "formal")
+    assert text.endswith("abbrev r_answer : ℕ := 2\n\ntheorem r : (1 : ℕ) + 1 = 2 :=")

@@ -3,6 +3,7 @@
     theoremllama data extract --repo mathlib4 -o theorems.jsonl      # lexical, seconds
     theoremllama data extract --dojo --repo mathlib4 --commit SHA -o theorems.jsonl   # LeanDojo
     theoremllama data minif2f --split valid -o problems.jsonl
+    theoremllama data problems putnambench/lean4/src -o putnam.jsonl     # any benchmark -> problem file
     theoremllama data stats obt.jsonl
     theoremllama data convert obt.json -o obt_hf/                   # .jsonl/.json/HF dir/.parquet
     theoremllama data dedup theorems.jsonl -o clean.jsonl --max-proof-chars 4000 --sorry drop
@@ -48,6 +49,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--split", required=True, choices=["valid", "test"])
     p.add_argument("-o", "--output", required=True)
     p.add_argument("--data-root", default=None, help="the data/ directory (default: the project's, or $THEOREMLLAMA_DATA)")
+
+    p = sub.add_parser("problems", help="a benchmark (folder of .lean files, MiniF2F-style .jsonl, "
+                                        "TheoremLlama .json) -> problem file (Problem JSONL)")
+    p.add_argument("source", help="folder of .lean files (one theorem each), .jsonl or .json")
+    p.add_argument("-o", "--output", required=True, help="problem file to write (.jsonl)")
+    p.add_argument("--split", default=None,
+                   help="keep only this split (sources with splits) or label the problems with it (default: test)")
 
     p = sub.add_parser("stats", help="counts and lengths of a records file")
     p.add_argument("file", help=".jsonl, .json, .parquet or HF dataset directory")
@@ -160,6 +168,24 @@ def _minif2f(args) -> int:
     return 0
 
 
+def _problems(args) -> int:
+    import sys
+
+    from theoremllama.data.problems import convert, write_problems
+
+    result = convert(args.source, split=args.split)
+    for line in result.notes:
+        print(f"note: {line}", file=sys.stderr)
+    for line in result.skipped:
+        print(f"skipped: {line}", file=sys.stderr)
+    if not result.problems:
+        raise UserError(f"{args.source}: no problem could be converted ({len(result.skipped)} skipped)")
+    write_problems(result.problems, args.output)
+    print(f"wrote {len(result.problems)} problems to {args.output}; {len(result.skipped)} skipped, "
+          f"{len(result.notes)} notes (listed above)")
+    return 0
+
+
 def _lengths(values: list[int]) -> str:
     if not values:
         return "-"
@@ -252,5 +278,5 @@ def _split(args) -> int:
 
 
 def run(args) -> int:
-    return {"extract": _extract, "minif2f": _minif2f, "stats": _stats, "convert": _convert,
+    return {"extract": _extract, "minif2f": _minif2f, "problems": _problems, "stats": _stats, "convert": _convert,
             "dedup": _dedup, "split": _split}[args.data_command](args)

@@ -178,6 +178,9 @@ class Problem:
     """A known formal proof of the whole declaration, if any ('' if none)."""
     commented_proof: str = ""
     """`reference_proof` with natural-language comments, if any."""
+    context: str = ""
+    """Lean code the statement needs, checked between the header and the statement as GIVEN code
+    (e.g. a PutnamBench answer `abbrev`): never generated, never judged by the policy ('' if none)."""
 
     REQUIRED: ClassVar[tuple[str, ...]] = ("name", "split", "header", "formal_statement")
 
@@ -221,12 +224,31 @@ class ProofAttempt:
     """Verification wall-clock time."""
     split: str = ""
     """The problem's split."""
+    parent: str = ""
+    """For a repair: the `id` of the failed attempt it repairs ('' for a fresh sample)."""
+    depth: int = 0
+    """Repairs between this attempt and its fresh sample (0 for a fresh sample)."""
+    branch: int = 0
+    """For a repair: which of the `repair.per_failure` repairs of its parent it is (0-based)."""
+    feedback: list = field(default_factory=list)
+    """Lean's first messages on a failed proof, positions relative to the checked declaration
+    (`{"line", "column", "severity", "text"}`, see `eval/repair.py`): what a repair is shown."""
 
     REQUIRED: ClassVar[tuple[str, ...]] = ("problem", "round", "sample", "prompt_hash", "completion", "proof")
 
     @property
-    def key(self) -> tuple[str, int, int]:
-        return (self.problem, self.round, self.sample)
+    def id(self) -> str:
+        """`PROBLEM/rROUND/sSAMPLE` for a fresh sample, `PARENT_ID/fBRANCH` for a repair."""
+        if self.depth == 0:
+            return f"{self.problem}/r{self.round}/s{self.sample}"
+        return f"{self.parent}/f{self.branch}"
+
+    @property
+    def key(self) -> tuple:
+        """(problem, round, sample) for a fresh sample; repairs add their `id` (unique per run)."""
+        if self.depth == 0:
+            return (self.problem, self.round, self.sample)
+        return (self.problem, self.round, self.sample, self.id)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

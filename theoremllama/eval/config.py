@@ -22,7 +22,10 @@ class EvalConfig:
     """Everything an evaluation run needs."""
 
     split: str = "valid"
-    """MiniF2F split: `valid` or `test`."""
+    """MiniF2F split: `valid` or `test` (with `problems_file`: the split of that file to evaluate)."""
+    problems_file: str | None = None
+    """A problem file (`theoremllama data problems`, e.g. `data/proofnet/problems.jsonl`) to
+    evaluate instead of MiniF2F; its problems of `split` are evaluated."""
     rounds: int = 2
     """Maximum rounds of iterative proof writing (the paper: 2)."""
     samples: int = 128
@@ -61,10 +64,16 @@ class EvalConfig:
     """`Retriever` options, used when `examples: retrieved`."""
     report: bool = True
     """Write the report (Markdown, JSON, plots) into `output_dir` at the end."""
+    repair: dict = field(default_factory=dict)
+    """Repair rounds (`eval/repair.py`, `RepairConfig`): rounds (0 = off), per_failure, reasons
+    (error, sorry), max_per_problem, max_messages."""
 
     def check(self) -> "EvalConfig":
-        if self.split not in ("valid", "test"):
+        if self.problems_file is None and self.split not in ("valid", "test"):
             raise UserError(f"eval config: split must be 'valid' or 'test', got {self.split!r}")
+        if self.problems_file is not None and (not isinstance(self.split, str) or not self.split):
+            raise UserError(f"eval config: split must name a split of the problem file, got {self.split!r}")
+        self.repair_config()
         for name in ("rounds", "samples"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
                 raise UserError(f"eval config: {name} must be an integer >= 1, got {getattr(self, name)!r}")
@@ -88,6 +97,12 @@ class EvalConfig:
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
+
+    def repair_config(self):
+        """The checked `repair:` section."""
+        from theoremllama.eval.repair import RepairConfig
+
+        return RepairConfig.from_dict(self.repair)
 
 
 @dataclass

@@ -4,6 +4,7 @@
         problems  = the split, minus those solved in earlier rounds (unless skip_solved: false)
         prompt    = the problem + k worked examples (never itself) from the example bank
         attempts  = `samples` completions each -> extracted proof -> Lean verdict  (pipelined)
+                    + repairs of the failures, with Lean's errors (`repair.py`; `repair.rounds` > 0)
         bank     += one verified proof per newly solved problem
         stop when r + 1 == rounds or the round solved nothing new
 
@@ -15,6 +16,7 @@ yet recorded are generated and verified.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +29,7 @@ from theoremllama.eval.config import EvalConfig
 from theoremllama.eval.passk import Summary, summarize
 from theoremllama.eval.pipeline import PipelineStats, WorkItem, run_pipeline
 from theoremllama.eval.prompts import Example, ExampleBank, build_prompt
+from theoremllama.eval.repair import RepairPlanner
 from theoremllama.llm.base import Sampling
 
 ATTEMPTS_FILE = "attempts.jsonl"
@@ -48,19 +51,42 @@ class EvalResult:
 
 
 def load_problems(config: EvalConfig) -> list[Problem]:
-    """The problems of the configured split, restricted by `problems` and `limit`."""
-    from theoremllama.data.minif2f import load_minif2f
+    """The problems of the configured split (of MiniF2F, or of `problems_file`), restricted by
+    `problems` and `limit`."""
+    if config.problems_file is not None:
+        problems = _problems_of_file(config)
+    else:
+        from theoremllama.data.minif2f import load_minif2f
 
-    problems = load_minif2f(config.split, root=config.data_root)
+        problems = load_minif2f(config.split, root=config.data_root)
     if config.problems:
         by_name = {p.name: p for p in problems}
         missing = [n for n in config.problems if n not in by_name]
         if missing:
-            raise UserError(f"eval config: problem {missing[0]!r} is not in MiniF2F-{config.split}")
+            raise UserError(f"eval config: problem {missing[0]!r} is not in {_benchmark(config)}-{config.split}")
         problems = [by_name[n] for n in config.problems]
     if config.limit is not None:
         problems = problems[: config.limit]
     return problems
+
+
+def _problems_of_file(config: EvalConfig) -> list[Problem]:
+    from collections import Counter
+
+    from theoremllama.data.problems import read_problems
+
+    everything = read_problems(config.problems_file)
+    problems = [p for p in everything if p.split == config.split]
+    if not problems:
+        splits = ", ".join(f"{s}: {n}" for s, n in sorted(Counter(p.split for p in everything).items()))
+        raise UserError(f"{config.problems_file}: no problem of split {config.split!r} (the file has {splits}); "
+                        "set split=...")
+    return problems
+
+
+def _benchmark(config: EvalConfig) -> str:
+    """The benchmark's name for reports: MiniF2F, or the problem file's name."""
+    return "MiniF2F" if config.problems_file is None else Path(config.problems_file).stem
 
 
 def load_seed_examples(config: EvalConfig) -> list[Example]:
@@ -89,7 +115,8 @@ def evaluate(config: EvalConfig, *, problems: list[Problem] | None = None,
                   rounds=config.rounds, seed=config.seed, variant=config.prompt,
                   model=str(config.llm.get("model", "")),
                   extra={"examples": config.examples, "k_examples": config.k_examples,
-                         "skip_solved": config.skip_solved})
+                         "skip_solved": config.skip_solved, "benchmark": _benchmark(config),
+                         **({"repair": dataclasses.asdict(config.repair_config())} if config.repair_config().enabled else {})})
     attempts = AttemptsFile(out / ATTEMPTS_FILE, run)
     _write_config(out / CONFIG_FILE, config)
 
@@ -100,6 +127,8 @@ def evaluate(config: EvalConfig, *, problems: list[Problem] | None = None,
     try:
         bank = ExampleBank(seed_examples, selection=config.examples, retriever=_retriever(config))
         sampling = Sampling(n=1, **config.sampling)
+        repair = config.repair_config()
+        planner = RepairPlanner(repair, problems, config.prompt) if repair.enabled else None
         solved: dict[str, int] = {}
         for r in range(config.rounds):
             todo = [p for p in problems if not (config.skip_solved and p.name in solved)]
@@ -109,6 +138,8 @@ def evaluate(config: EvalConfig, *, problems: list[Problem] | None = None,
                 if missing:
                     prompt = build_prompt(p, bank.choose(p, config.k_examples), config.prompt)
                     items += [WorkItem(p, r, s, prompt, prompt_hash(prompt)) for s in missing]
+            if planner is not None:  # repairs of recorded failures not yet repaired (a resumed run)
+                items += planner.pending(r, attempts.attempts.values(), todo)
             if items:
                 if generator is None:
                     generator = _generator(config)
@@ -118,7 +149,9 @@ def evaluate(config: EvalConfig, *, problems: list[Problem] | None = None,
                 stats.append(run_pipeline(items, generator=generator, sampling=sampling, verifier=verifier,
                                           record=attempts.write, seed=config.seed,
                                           concurrency=config.concurrency, progress=progress,
-                                          description=f"round {r}"))
+                                          description=f"round {r}",
+                                          follow_up=planner.follow_up if planner is not None else None,
+                                          feedback_messages=repair.max_messages))
             newly = _newly_solved(problems, attempts.attempts.values(), r, solved)
             solved.update({p.name: r for p, _ in newly})
             bank.add_verified([Example.from_verified(p, a.proof, r) for p, a in newly])
@@ -143,7 +176,7 @@ def _newly_solved(problems: list[Problem], attempts, round: int,
     """(problem, its first passing attempt) for each problem first solved in `round`, in
     problem order: deterministic, so a resumed run rebuilds the same example bank."""
     first: dict[str, ProofAttempt] = {}
-    for a in sorted((a for a in attempts if a.round == round and a.passed), key=lambda a: a.sample):
+    for a in sorted((a for a in attempts if a.round == round and a.passed), key=lambda a: (a.sample, a.depth, a.id)):
         first.setdefault(a.problem, a)
     return [(p, first[p.name]) for p in problems if p.name in first and p.name not in solved]
 

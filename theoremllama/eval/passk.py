@@ -11,6 +11,15 @@ and the product form avoids the huge binomials (C(128, 64) overflows a float).
 Per-round and cumulative accuracy follow the paper's iterative proof writing: a problem counts as
 solved in the first round where any of its samples passes, and the cumulative accuracy after
 round r is the fraction of all problems solved in rounds 0..r.
+
+With repair rounds (`repair.py`) a problem costs more generation calls than its samples: pass@k
+of the samples alone would flatter repair. `calls` counts every completion asked for (samples +
+repairs) and `pass_at_budget` compares, at the same number b of calls per problem (round 0):
+  plain    pass@b of the fresh samples (the unbiased estimator; only for b <= samples), and
+  repair   the share of problems whose first passing attempt is among their first b calls, in
+           the order sample 0, its repairs (depth first), sample 1, its repairs, ... (a repair
+           that was never asked for costs nothing).
+Repairs never count as samples: pass@k and `complete` read fresh samples (depth 0) only.
 """
 
 from __future__ import annotations
@@ -48,7 +57,7 @@ def round0_counts(attempts: list[ProofAttempt], problems: list[str]) -> list[tup
     """(samples, correct) in round 0 for each problem (0, 0 for a problem without attempts)."""
     counts = {name: [0, 0] for name in problems}
     for a in attempts:
-        if a.round == 0 and a.problem in counts:
+        if a.round == 0 and a.depth == 0 and a.problem in counts:
             counts[a.problem][0] += 1
             counts[a.problem][1] += int(a.passed)
     return [tuple(counts[name]) for name in problems]
@@ -104,6 +113,14 @@ class Summary:
     complete: bool
     """False when some problem has fewer than `samples` attempts in a round it was attempted
     in, or no attempt at all (an interrupted run): its numbers are then lower bounds."""
+    calls: dict = field(default_factory=dict)
+    """Generation calls (completions asked for), all rounds: `samples`, `repairs`, `total`, and
+    per problem `mean` and `max`."""
+    solved_by_depth: dict[int, int] = field(default_factory=dict)
+    """Solved problems by the repair depth of their shallowest passing attempt (in the round they
+    were first solved): 0 = a fresh sample passed."""
+    pass_at_budget: list[dict] = field(default_factory=list)
+    """Rows {budget, plain, repair} (see the module docstring); empty when nothing was repaired."""
 
     def to_dict(self) -> dict:
         import dataclasses
@@ -138,7 +155,7 @@ def summarize(attempts: list[ProofAttempt], problems: list[str], *, split: str =
         new = sorted(p for p, atts in per_problem.items() if p not in solved and any(a.passed for a in atts))
         for p in new:
             solved[p] = r
-        complete = complete and all(len(atts) >= n for atts in per_problem.values())
+        complete = complete and all(sum(a.depth == 0 for a in atts) >= n for atts in per_problem.values())
         reasons = Counter(a.reason for atts in per_problem.values() for a in atts)
         rounds.append(RoundSummary(
             round=r, attempted=len(per_problem), attempts=sum(len(v) for v in per_problem.values()),
@@ -148,11 +165,64 @@ def summarize(attempts: list[ProofAttempt], problems: list[str], *, split: str =
 
     counts = round0_counts(attempts, names)
     pass_k = {k: mean_pass_at_k(counts, k) for k in ks_for(n, ks)}
+    depth_of = {}
+    for a in attempts:
+        if a.passed and solved.get(a.problem) == a.round:
+            depth_of[a.problem] = min(depth_of.get(a.problem, a.depth), a.depth)
 
     return Summary(
         split=split, problems=len(names), samples=n, rounds=rounds, pass_at_k=pass_k,
         cumulative_accuracy=_ratio(len(solved), len(names)), solved=dict(sorted(solved.items())),
-        reasons=dict(sorted(Counter(a.reason for a in attempts).items())), complete=complete)
+        reasons=dict(sorted(Counter(a.reason for a in attempts).items())), complete=complete,
+        calls=count_calls(attempts, names), solved_by_depth=dict(sorted(Counter(depth_of.values()).items())),
+        pass_at_budget=pass_at_budget(attempts, names, n) if any(a.depth for a in attempts) else [])
+
+
+def count_calls(attempts: list[ProofAttempt], problems: list[str]) -> dict:
+    """Completions asked for, all rounds: fresh samples, repairs, total; per problem mean and max."""
+    per_problem = Counter(a.problem for a in attempts)
+    repairs = sum(1 for a in attempts if a.depth > 0)
+    total = len(attempts)
+    return {"samples": total - repairs, "repairs": repairs, "total": total,
+            "mean": _ratio(total, len(problems)), "max": max((per_problem[p] for p in problems), default=0)}
+
+
+def call_order(attempt: ProofAttempt) -> tuple:
+    """Sort key of the budget order: by sample, then the repair tree depth first."""
+    path = attempt.id.split("/")[3:] if attempt.depth else []
+    return (attempt.sample, tuple(int(step[1:]) for step in path))
+
+
+def calls_to_solve(attempts: list[ProofAttempt]) -> int | None:
+    """The 1-based position of the first passing attempt in the budget order (None: unsolved)."""
+    for i, a in enumerate(sorted(attempts, key=call_order), start=1):
+        if a.passed:
+            return i
+    return None
+
+
+def budgets_for(max_calls: int) -> list[int]:
+    """Powers of two up to the most calls any problem had, and that number itself."""
+    return sorted({2 ** i for i in range(max_calls.bit_length()) if 2 ** i <= max_calls} | {max_calls}) \
+        if max_calls >= 1 else []
+
+
+def pass_at_budget(attempts: list[ProofAttempt], problems: list[str], samples: int) -> list[dict]:
+    """Round 0, at each budget b of calls per problem: plain sampling's pass@b (None when b
+    exceeds the samples per problem: not estimable from this run) and sample+repair's share of
+    problems solved within b calls (see the module docstring)."""
+    by_problem: dict[str, list[ProofAttempt]] = {name: [] for name in problems}
+    for a in attempts:
+        if a.round == 0 and a.problem in by_problem:
+            by_problem[a.problem].append(a)
+    cost = {name: calls_to_solve(atts) for name, atts in by_problem.items()}
+    counts = round0_counts(attempts, problems)
+    rows = []
+    for b in budgets_for(max((len(v) for v in by_problem.values()), default=0)):
+        rows.append({"budget": b,
+                     "plain": mean_pass_at_k(counts, b) if b <= samples else None,
+                     "repair": _ratio(sum(1 for c in cost.values() if c is not None and c <= b), len(problems))})
+    return rows
 
 
 def _ratio(a: float, b: int) -> float:

@@ -57,7 +57,7 @@ class Example:
         """A proof of `problem` verified in `round` (proof = what follows `:=`)."""
         statement = statement_of(problem.formal_statement)
         whole = f"{statement} {proof.strip()}"
-        return cls(name=problem.name, informal=informal_text(problem), statement=statement,
+        return cls(name=problem.name, informal=informal_text(problem), statement=shown_statement(problem),
                    proof=whole, plain_proof=_without_comments(whole), origin=f"round {round}")
 
 
@@ -120,23 +120,48 @@ class ExampleBank:
 
 def informal_text(problem: Problem) -> str:
     """A problem's natural language, laid out like the seed examples' (`format_informal`), so
-    that the problem reads exactly like the worked examples before it."""
+    that the problem reads exactly like the worked examples before it. A part the problem does
+    not have (ProofNet has no informal proofs) is left out rather than shown empty; '' when the
+    problem has no natural language at all."""
     from theoremllama.data.minif2f import format_informal
 
-    return format_informal(problem.informal_statement, problem.informal_proof)
+    statement, proof = problem.informal_statement.strip(), problem.informal_proof.strip()
+    if statement and proof:
+        return format_informal(statement, proof)
+    if statement:
+        return f"Informal statement:\n{statement}"
+    if proof:
+        return f"Informal proof:\n{proof}"
+    return ""
+
+
+def shown_statement(problem: Problem) -> str:
+    """The Lean the model is shown: the problem's context (definitions it needs), then its
+    statement up to `:=`. The model writes only the proof; the context is checked as given."""
+    statement = statement_of(problem.formal_statement)
+    return f"{problem.context.strip()}\n\n{statement}" if problem.context.strip() else statement
+
+
+def problem_instruction(problem: Problem, variant: str = "nl") -> str:
+    """The user turn asking for `problem`'s proof. The `nl` variant falls back to the formal
+    instruction for a problem without any natural language."""
+    if variant == "nl" and informal_text(problem):
+        return build_instruction(informal_text(problem), shown_statement(problem))
+    if variant in VARIANTS:
+        return _formal_instruction(shown_statement(problem))
+    raise UserError(f"unknown prompt variant {variant!r}: expected one of {VARIANTS}")
 
 
 def build_prompt(problem: Problem, examples: list[Example], variant: str = "nl") -> list[dict]:
     """The chat messages asking for a proof of `problem`, with `examples` as worked turns."""
     if any(e.name == problem.name for e in examples):  # the guard, enforced where prompts are made
         raise ValueError(f"problem {problem.name} may not be its own in-context example")
-    statement = statement_of(problem.formal_statement)
     if variant == "nl":
         turns = [(build_instruction(e.informal, e.statement), build_answer(e.proof)) for e in examples]
-        return build_conversation(turns, build_instruction(informal_text(problem), statement))
+        return build_conversation(turns, problem_instruction(problem, variant))
     if variant == "formal":
         turns = [(_formal_instruction(e.statement), build_answer(e.plain_proof)) for e in examples]
-        return build_conversation(turns, _formal_instruction(statement))
+        return build_conversation(turns, problem_instruction(problem, variant))
     raise UserError(f"unknown prompt variant {variant!r}: expected one of {VARIANTS}")
 
 

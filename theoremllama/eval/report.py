@@ -57,7 +57,7 @@ def load_run(attempts_path: str | Path) -> tuple[RunInfo, list]:
         splits = sorted({a.split for a in attempts})
         rounds0 = {}
         for a in attempts:
-            if a.round == 0:
+            if a.round == 0 and a.depth == 0:
                 rounds0[a.problem] = rounds0.get(a.problem, 0) + 1
         run = RunInfo(split=splits[0] if len(splits) == 1 else "", samples=max(rounds0.values(), default=0),
                       problems=list(dict.fromkeys(a.problem for a in attempts)),
@@ -81,7 +81,8 @@ def write_report(attempts_path: str | Path, output_dir: str | Path | None = None
     label = label or run.model or "model"
     out = Path(output_dir) if output_dir is not None else Path(attempts_path).parent
     out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out / "report.md", markdown(summary, label=label, rounds=run.rounds))
+    atomic_write_text(out / "report.md", markdown(summary, label=label, rounds=run.rounds,
+                                                  benchmark=run.extra.get("benchmark", "MiniF2F")))
     doc = {"label": label, "run": run.to_dict(), **summary.to_dict(),
            "paper": {"label": PAPER_LABEL, "cumulative_accuracy": PAPER_RESULTS}}
     atomic_write_text(out / "summary.json", json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
@@ -91,11 +92,11 @@ def write_report(attempts_path: str | Path, output_dir: str | Path | None = None
     return summary
 
 
-def markdown(summary: Summary, *, label: str, rounds: int | None = None) -> str:
+def markdown(summary: Summary, *, label: str, rounds: int | None = None, benchmark: str = "MiniF2F") -> str:
     """The report's Markdown: accuracy table (paper reference rows first), pass@k, failures."""
     n_rounds = max(rounds or 0, len(summary.rounds), 1)
     split = summary.split
-    title = f"MiniF2F-{split}" if split else "MiniF2F"
+    title = f"{benchmark}-{split}" if split else benchmark
     lines = [f"# {title}: {label}", ""]
     if not summary.complete:
         lines += ["**Incomplete run**: some problems have fewer attempts than planned; the numbers "
@@ -103,7 +104,7 @@ def markdown(summary: Summary, *, label: str, rounds: int | None = None) -> str:
     head = ["model", "split", "problems", "samples/round"] + [f"round {r}" for r in range(n_rounds)] + ["cumulative"]
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for s, acc in PAPER_RESULTS.items():
-        if split in ("", s):
+        if split in ("", s) and benchmark == "MiniF2F":  # the paper's figures are MiniF2F's
             row = [PAPER_LABEL, s, "244", "128"] + ["–"] * n_rounds + [_pct(acc)]
             lines.append("| " + " | ".join(row) + " |")
     by_round = {r.round: r for r in summary.rounds}
@@ -119,6 +120,7 @@ def markdown(summary: Summary, *, label: str, rounds: int | None = None) -> str:
         lines += ["## pass@k (round 0)", "", "| k | pass@k |", "|---|---|"]
         lines += [f"| {k} | {_pct(v)} |" for k, v in summary.pass_at_k.items()]
         lines += [""]
+    lines += budget_markdown(summary)
     reasons = sorted(summary.reasons)
     if reasons:
         lines += ["## Attempts by verdict", ""]
@@ -129,6 +131,30 @@ def markdown(summary: Summary, *, label: str, rounds: int | None = None) -> str:
             lines.append("| " + " | ".join(row) + " |")
         lines += [""]
     return "\n".join(lines)
+
+
+def budget_markdown(summary: Summary) -> list[str]:
+    """Generation calls per problem, solved problems by repair depth and pass@budget."""
+    calls = summary.calls
+    if not calls or not calls["repairs"]:  # without repairs, calls are the samples of the table above
+        return []
+    lines = ["## Generation calls", "",
+             f"{calls['total']} completions asked for: {calls['samples']} samples + {calls['repairs']} repairs; "
+             f"per problem {calls['mean']:.2f} on average, {calls['max']} at most (all rounds).", ""]
+    lines += ["## Solved problems by repair depth", "", "| depth | solved | share |", "|---|---|---|"]
+    lines += [f"| {d} ({'sample' if d == 0 else 'repair'}) | {n} | {_pct(n / summary.problems)} |"
+              for d, n in summary.solved_by_depth.items()]
+    lines += ["", "## pass@budget (round 0): repair against plain sampling at the same number of calls", "",
+              "| calls per problem | plain sampling pass@b | samples + repairs, solved within b calls |",
+              "|---|---|---|"]
+    for row in summary.pass_at_budget:
+        plain = _pct(row["plain"]) if row["plain"] is not None else "– (more calls than samples)"
+        lines.append(f"| {row['budget']} | {plain} | {_pct(row['repair'])} |")
+    lines += ["", "Samples + repairs: a problem counts as solved within b calls when a passing attempt comes "
+              "among its first b calls in the order sample 0, its repairs (depth first), sample 1, ... "
+              "Plain sampling beyond the samples per problem needs a run with that many samples "
+              "(`repair.rounds: 0`).", ""]
+    return lines
 
 
 def _pct(x: float) -> str:

@@ -6,6 +6,7 @@ Input: JSON Lines, one proof per line, with
                        start with import / set_option / open lines
     proof              what follows `:=` (a copy of the statement at its start is cut off)
     header             optional: import / set_option / open lines
+    context            optional: given code the statement needs (definitions), checked before it
 Output: JSON Lines of `Verdict`s (id, passed, reason, messages, axioms, seconds, detail), appended
 as each proof finishes. Rerunning with the same output skips the ids already there, so a killed
 run resumes where it stopped. A summary (counts by reason) ends the run.
@@ -75,7 +76,8 @@ def read_jobs(path: str) -> list:
         statement_field, statement = field("formal_statement", "statement")
         _, proof = field("proof")
         _, header = field("header", required=False)
-        job = VerifyJob(id=job_id, statement=statement, proof=proof, header=header)
+        _, context = field("context", required=False)
+        job = VerifyJob(id=job_id, statement=statement, proof=proof, header=header, context=context)
         try:
             prepare_job(job)
         except UserError as e:

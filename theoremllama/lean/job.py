@@ -32,6 +32,9 @@ class VerifyJob:
     """What follows `:=`, e.g. "by\\n  norm_num" (a repeated statement at its start is cut off)."""
     header: str = ""
     """import / set_option / open lines, e.g. "import Mathlib\\nopen Real"."""
+    context: str = ""
+    """Given code the statement needs (a problem's answer `abbrev`, helper `def`s), run between
+    the header and the statement: part of the statement side, never policed as generated code."""
 
 
 @dataclass(frozen=True)
@@ -73,11 +76,13 @@ def prepare_job(job: VerifyJob) -> PreparedJob:
     """Normalise a job (see the module docstring); raises UserError if it cannot be checked."""
     if not isinstance(job.statement, str) or not isinstance(job.proof, str):
         raise UserError(f"job {job.id!r}: statement and proof must be strings")
-    split = split_header(job.statement)
+    context = job.context.rstrip() + "\n\n" if job.context.strip() else ""
+    split = split_header(context + job.statement)
     header_block = join_header(job.header or "", split.header)
     statement = split.body  # leading blank lines kept: positions stay those of the submission
     masked = mask(statement)
-    decl = _DECL.search(masked)
+    # The theorem to prove is the statement's, not a helper lemma of the context.
+    decl = _DECL.search(masked, max(0, len(split.body) - len(job.statement)))
     if decl is None:
         raise UserError(f"job {job.id!r}: the statement is not a `theorem` or `lemma` declaration: "
                         f"{statement[:100]!r}")

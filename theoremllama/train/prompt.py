@@ -62,6 +62,18 @@ def build_conversation(examples: list[tuple[str, str]], instruction: str) -> lis
     return messages
 
 
+REPAIR_HEADING: str = "Lean 4 rejected this proof. Its messages (line numbers count from the theorem's first line):"
+REPAIR_REQUEST: str = ("Write a corrected, complete Lean 4 proof of the same theorem, statement included, "
+                       "in one ```lean4 block.")
+
+
+def build_repair_instruction(messages: list[str]) -> str:
+    """The user turn after a failed proof (the assistant turn before it): Lean's messages, each
+    already laid out as `line L, column C: severity: text`, and the request for a corrected proof."""
+    listed = "\n\n".join(m.strip() for m in messages) if messages else "(Lean printed no message.)"
+    return f"{REPAIR_HEADING}\n\n{listed}\n\n{REPAIR_REQUEST}"
+
+
 # A fenced block opened by ```lean or ```lean4 (optionally followed by spaces); the closing fence
 # is optional so that a completion cut off by max_tokens still yields its code.
 _LEAN_BLOCK = re.compile(r"```[ \t]*lean4?[ \t]*\r?\n(.*?)(?:\r?\n?[ \t]*```|\Z)", re.DOTALL)
