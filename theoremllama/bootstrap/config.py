@@ -60,7 +60,9 @@ class VerifyConfig:
     workers: int | None = None
     """REPL processes (null: one per core)."""
     timeout: float = 120.0
-    """Seconds per proof."""
+    """Seconds per proof (counted after the header import)."""
+    header_timeout: float = 600.0
+    """Seconds for importing a header (`import Mathlib`) in a fresh REPL."""
 
 
 @dataclass

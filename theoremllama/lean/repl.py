@@ -122,6 +122,11 @@ class ReplGarbage(ReplError):
         """What it printed (at most TAIL_CHARS characters)."""
 
 
+class ReplBadRequest(ValueError):
+    """A request that cannot be sent (text with no UTF-8 spelling, e.g. a lone surrogate); nothing
+    was sent and the process is untouched."""
+
+
 class ReplStartError(UserError):
     """The REPL command cannot be started at all (not found, not executable): a setup problem."""
 
@@ -351,13 +356,14 @@ class LeanRepl:
     def send(self, request: dict, timeout: float) -> Reply:
         """Send one request, wait at most `timeout` seconds for its reply, type it.
 
-        Starts the process if none is running. Raises ValueError for a request that cannot be
-        encoded or a timeout that is not a positive finite number (the process is untouched);
+        Starts the process if none is running. Raises ReplBadRequest (a ValueError) for a request
+        that cannot be encoded, ValueError for a timeout that is not a positive finite number (the process is untouched);
         ReplTimeout / ReplDied / ReplGarbage when the process fails (it is then gone)."""
         try:
             line = encode_request(request).encode("utf-8")
         except UnicodeEncodeError as e:  # a lone surrogate: no UTF-8 spelling, the REPL could not read it
-            raise ValueError(f"REPL request holds text that is not valid Unicode: {e.reason}") from None
+            bad = e.object[e.start:e.end]
+            raise ReplBadRequest(f"the text holds {bad!r}, which has no UTF-8 spelling ({e.reason})") from None
         if not (0 < timeout < math.inf):
             raise ValueError(f"timeout must be a positive number of seconds, got {timeout}")
         if self._proc is not None and self._proc.poll() is not None:
