@@ -122,13 +122,63 @@ def test_statement_check_compares_the_elaborated_type_with_the_reference():
                                   "got `∀ (x : ℕ) (h : x = 2), x + x = 4 ∧ True`")
 
 
-def test_header_errors_fail_every_job_of_that_header_only():
-    jobs = [job(0, "  norm_num", header="import MissingModule\n"), job(1, "  norm_num"),
-            job(2, "  norm_num", header="import MissingModule\n")]
+def test_a_header_that_fails_while_others_work_fails_its_jobs_only_marked_header_failed():
+    jobs = [job(0, "  norm_num"), job(1, "  norm_num", header="import MissingModule\n"), job(2, "  norm_num"),
+            job(3, "  norm_num", header="import MissingModule\n")]
     with Verifier(DOUBLE, workers=1, timeout=10, progress=False) as v:
         out = v.verify_many(jobs)
-    assert reasons(out) == ["error", "ok", "error"]
-    assert "header" in out[0].detail and "MissingModule" in out[0].detail
+    assert reasons(out) == ["ok", "error", "ok", "error"]
+    assert "header" in out[1].detail and "MissingModule" in out[1].detail
+    assert [x.header_failed for x in out] == [False, True, False, True]
+
+
+def test_a_header_that_never_imports_anywhere_is_a_setup_error(tmp_path):
+    """No header of the run has ever imported: one UserError, no verdicts, nothing written."""
+    out_path = tmp_path / "verdicts.jsonl"
+    jobs = [job(0, "  norm_num", header="import MissingModule\n"), job(1, "  sorry", header="import MissingModule\n"),
+            job(2, "  norm_num", header="import MissingModule\n")]
+    with Verifier(DOUBLE, workers=1, timeout=10, progress=False) as v:
+        with pytest.raises(UserError, match="no header of this run could be imported: .*MissingModule"):
+            v.verify_many(jobs, out_path=str(out_path))
+    assert not out_path.exists()  # not even the `forbidden` verdict of job 1
+
+
+def test_the_header_import_is_not_charged_to_the_proof(repl_log):
+    """An import slower than the proof's limit (`double_sleep_1500` in the header: the double sleeps
+    1.5 s while importing) still leaves the proof its whole limit."""
+    slow = HEADER + "open double_sleep_1500\n"
+    with Verifier(DOUBLE, workers=1, timeout=0.6, header_timeout=10, progress=False) as v:
+        out = v.verify_many([job(0, "  norm_num", header=slow), job(1, "  norm_num", header=slow)])
+    assert reasons(out) == ["ok", "ok"], [x.detail for x in out]
+    assert imports_seen(repl_log()) == 1
+
+
+def test_a_header_import_that_never_answers_is_named_as_such():
+    hang = HEADER + "open double_hang\n"
+    # ... as a setup error when no header ever imported
+    with Verifier(DOUBLE, workers=1, timeout=5, header_timeout=0.5, progress=False) as v:
+        with pytest.raises(UserError, match="no answer to the header import within 0.5 s"):
+            v.verify_many([job(0, "  norm_num", header=hang)])
+    # ... as a verdict when another header works; the next job of that header does not wait again
+    with Verifier(DOUBLE, workers=1, timeout=5, header_timeout=0.5, progress=False) as v:
+        out = v.verify_many([job(0, "  norm_num"), job(1, "  norm_num", header=hang), job(2, "  norm_num", header=hang),
+                             job(3, "  norm_num")])
+    assert reasons(out) == ["ok", "timeout", "timeout", "ok"]
+    assert out[1].detail == out[2].detail == "no answer to the header import within 0.5 s"
+    assert out[1].header_failed and out[2].header_failed and out[2].seconds < 0.4
+    assert "died" not in out[1].detail
+
+
+def test_text_that_cannot_be_sent_fails_only_its_proof(repl_log):
+    """A lone surrogate (valid in a Python str, e.g. from a JSON `\\ud800` escape, but with no
+    UTF-8 spelling) cannot be sent to the REPL: an `error` verdict naming it, and the batch goes on."""
+    jobs = [job(0, "  norm_num"), job(1, "  simp -- \ud800\n  norm_num"), job(2, "  norm_num")]
+    with Verifier(DOUBLE, workers=1, timeout=10, progress=False) as v:
+        out = v.verify_many(jobs)
+        stats = v.stats()
+    assert reasons(out) == ["ok", "error", "ok"]
+    assert "\\ud800" in out[1].detail and "UTF-8" in out[1].detail
+    assert stats["restarts"] == 0 and imports_seen(repl_log()) == 1  # the process was not touched
 
 
 def test_positions_map_back_to_the_submitted_code():
@@ -194,7 +244,7 @@ def test_a_thousand_proofs_with_five_percent_faults(tmp_path):
     jobs, expected = [], []
     for i in range(1000):
         proof, reason = faults.get(i, ("  norm_num" if i % 3 else "  subst h\n  simp", "ok"))
-        jobs.append(job(i, proof, name=f"p{i % 50}"))
+        jobs.append(job(i, f"{proof}\n  -- attempt {i}", name=f"p{i % 50}"))  # no two alike: no sharing
         expected.append(reason)
     out_path = tmp_path / "verdicts.jsonl"
     start = time.monotonic()
@@ -207,7 +257,7 @@ def test_a_thousand_proofs_with_five_percent_faults(tmp_path):
     lines = [json.loads(line) for line in out_path.read_text(encoding="utf-8").splitlines()]
     assert sorted(d["id"] for d in lines) == sorted(str(i) for i in range(1000))
     assert {d["id"]: d["reason"] for d in lines} == {str(i): r for i, r in enumerate(expected)}
-    assert stats["verified"] == 1000 and stats["restarts"] == 24
+    assert stats["verified"] == 1000 and stats["restarts"] == 24 and stats["shared"] == 0
     assert stats["header_imports"] <= 2 + 24
     assert elapsed < 60
 
@@ -223,6 +273,36 @@ def test_processes_are_recycled_after_max_uses_and_above_the_rss_threshold(repl_
         out = v.verify_many([job(i, "  norm_num") for i in range(3)])
         stats = v.stats()
     assert reasons(out) == ["ok"] * 3 and stats["restarts"] == 3 and stats["header_imports"] == 3
+
+
+# ----------------------------------------------------------------------------- identical proofs
+
+def proof_requests(log) -> list[str]:
+    """The proofs the REPL was asked to check (not imports, checks or reference types)."""
+    return [r["cmd"] for _, r in log if "env" in r and "#check" not in r["cmd"]]
+
+
+def test_identical_proofs_are_checked_once_and_each_id_gets_the_verdict(repl_log):
+    proofs = ["  norm_num", "  double_error", "  double_hang", "  simp [h]"]
+    jobs = [job(i, proofs[i % 4], name="p") for i in range(12)]
+    # the same proof under a header that differs only in layout is the same check ...
+    jobs.append(job(12, "  norm_num", name="p", header="import   Mathlib\nimport Aesop\n\nset_option maxHeartbeats 400000"
+                                                     "\n\nopen BigOperators Real Nat Topology Rat\n\n"))
+    # ... a different header or statement is not
+    jobs.append(job(13, "  norm_num", name="p", header="import Mathlib\n"))
+    jobs.append(job(14, "  norm_num", name="q"))
+    with Verifier(DOUBLE, workers=2, timeout=1.0, progress=False) as v:
+        out = v.verify_many(jobs)
+        again = v.submit(job(99, "  double_error", name="p")).result(timeout=30)  # a later identical job
+        stats = v.stats()
+    assert [x.id for x in out] == [str(i) for i in range(15)]
+    assert reasons(out) == ["ok", "error", "timeout", "ok"] * 3 + ["ok", "ok", "ok"]
+    assert again.id == "99" and again.reason == "error" and again.detail == out[1].detail
+    assert out[5].messages == out[1].messages and out[5].messages  # a copy of the whole verdict
+    bodies = proof_requests(repl_log())
+    assert len(bodies) == 4 + 2 and len(set(bodies)) == 5  # 4 distinct proofs + other header + q
+    assert stats["shared"] == 8 + 1 + 1 and stats["restarts"] == 1  # the hang ran (and timed out) once
+    assert stats["verified"] == 16
 
 
 # ----------------------------------------------------------------------------- header reuse
@@ -274,7 +354,8 @@ def test_submit_returns_futures_and_stats_are_complete():
         verdicts = [f.result(timeout=30) for f in futures]
         stats = v.stats()
     assert reasons(verdicts) == ["ok"] * 6
-    assert set(stats) == {"workers", "header_imports", "restarts", "busy_seconds", "wall_seconds", "verified"}
+    assert set(stats) == {"workers", "header_imports", "restarts", "busy_seconds", "wall_seconds", "verified",
+                          "shared"}
     assert stats["workers"] == 2 and stats["verified"] == 6 and stats["header_imports"] == 2
     # two workers in parallel: more busy time than wall time
     assert stats["busy_seconds"] > stats["wall_seconds"] > 0.06
