@@ -176,3 +176,76 @@ def test_setup_lean_on_this_machine_without_github(tmp_path):
     done = cli("setup-lean", env=_no_lean_env(tmp_path), timeout=60)
     assert done.returncode == 2 and time.monotonic() - start < 30
     assert "could not be downloaded from https://raw.githubusercontent.com/leanprover/elan" in done.stderr
+
+
+# ----------------------------------------------------------------------------- header failures and identical proofs
+
+def test_a_run_whose_header_never_imports_stops_with_one_line_and_writes_nothing(tmp_path):
+    records = [{"id": f"m{i}", "formal_statement": f"theorem m{i} : 1 + 1 = 2 := by\n", "proof": p,
+                "header": "import MissingModule\n"} for i, p in enumerate(["  norm_num", "  sorry", "  simp"])]
+    inp, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    write_jsonl(inp, records)
+    done = verify(inp, out)
+    assert done.returncode == 2
+    (message,) = done.stderr.strip().splitlines()[1:]  # after the "verify: N proofs" line: one line
+    assert message.startswith("theoremllama verify: error: no header of this run could be imported")
+    assert "MissingModule" in message and "Traceback" not in done.stderr
+    assert not out.exists()
+
+
+def test_verdicts_of_a_failed_header_are_redone_on_a_rerun(tmp_path):
+    records = [{"id": f"h{i}", "formal_statement": f"theorem h{i} (x : ℕ) : x + 0 = x := by\n", "proof": "  simp",
+                "header": "import Mathlib\n" if i % 2 == 0 else "import MissingModule\n"} for i in range(6)]
+    inp, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    write_jsonl(inp, records)
+    first = cli("verify", inp, "-o", out, "--repl-cmd", DOUBLE_CMD, "--workers", 1, "--no-progress")
+    assert first.returncode == 0, first.stderr
+    verdicts = {v["id"]: v for v in read(out)}
+    assert {k: (v["reason"], v["header_failed"]) for k, v in verdicts.items()} == {
+        f"h{i}": ("ok", False) if i % 2 == 0 else ("error", True) for i in range(6)}
+    before = out.read_text(encoding="utf-8")
+    # A rerun tries those proofs again (and only those): their header still fails, and now no
+    # header of the run imports at all, so it is a setup error that writes nothing.
+    log = tmp_path / "requests.jsonl"
+    second = verify(inp, out, env={**os.environ, "FAKE_LEAN_REPL_LOG": str(log)})
+    assert second.returncode == 2 and "3 already in" in second.stderr and "3 to check" in second.stderr
+    imported = {json.loads(line)["request"]["cmd"] for line in log.read_text(encoding="utf-8").splitlines()}
+    assert imported == {"import MissingModule\n"}
+    assert out.read_text(encoding="utf-8") == before
+    # With the header fixed, the rerun checks exactly those proofs.
+    write_jsonl(inp, [{**r, "header": "import Mathlib\n"} for r in records])
+    third = verify(inp, out)
+    assert third.returncode == 0, third.stderr
+    assert "3 already in" in third.stderr and "3 to check" in third.stderr
+    assert "6 of 6" in third.stdout and "100.0%" in third.stdout
+
+
+def test_identical_proofs_across_a_resume_copy_the_verdict(tmp_path):
+    base = {"formal_statement": "theorem d (x : ℕ) : x + 0 = x := by\n", "header": "import Mathlib\n"}
+    records = [{**base, "id": f"d{i}", "proof": "  simp" if i % 2 == 0 else "  double_error"} for i in range(8)]
+    inp, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    write_jsonl(inp, records[:2])
+    assert verify(inp, out).returncode == 0
+    write_jsonl(inp, records)
+    log = tmp_path / "requests.jsonl"
+    second = verify(inp, out, env={**os.environ, "FAKE_LEAN_REPL_LOG": str(log)})
+    assert second.returncode == 0, second.stderr
+    assert "6 identical to one there" in second.stderr and "0 to check" in second.stderr
+    assert not log.exists()  # no REPL was even started
+    verdicts = {v["id"]: v for v in read(out)}
+    assert sorted(verdicts) == [f"d{i}" for i in range(8)]
+    assert all(verdicts[f"d{i}"]["reason"] == ("ok" if i % 2 == 0 else "error") for i in range(8))
+    assert verdicts["d5"]["messages"] == verdicts["d1"]["messages"] != []
+
+
+def test_within_one_run_identical_proofs_are_checked_once(tmp_path):
+    records = [{"id": f"s{i}", "formal_statement": "theorem s (x : ℕ) : x + 0 = x := by\n", "proof": "  simp",
+                "header": "import Mathlib\n"} for i in range(20)]
+    inp, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    write_jsonl(inp, records)
+    log = tmp_path / "requests.jsonl"
+    done = verify(inp, out, env={**os.environ, "FAKE_LEAN_REPL_LOG": str(log)})
+    assert done.returncode == 0, done.stderr
+    assert len(read(out)) == 20 and all(v["passed"] for v in read(out))
+    checks = [line for line in log.read_text(encoding="utf-8").splitlines() if '"env"' in line and "#check" not in line]
+    assert len(checks) == 1 and "19 identical proofs checked once" in done.stdout
