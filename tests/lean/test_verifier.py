@@ -7,6 +7,7 @@ hang, crash, ...) are documented at the top of fake_lean_repl.py.
 """
 
 import json
+import os
 import sys
 import threading
 import time
@@ -416,3 +417,92 @@ def test_the_double_answers_recorded_requests_as_the_real_repl_did(fixtures, tra
     got = split_replies(out)
     assert got == expected and [list(r) for r in got] == [list(r) for r in expected]
     assert out.endswith("}\n\n") and out.count("\n\n") == len(expected)
+
+
+# ----------------------------------------------------------------------------- the REPL and its Lake environment
+
+FAULTS = Path(__file__).resolve().parents[1] / "support" / "repl_faults.py"
+
+
+@pytest.fixture
+def lake_project(tmp_path, monkeypatch):
+    """A Lean project whose `lake` (on PATH) and built REPL are scripts: the process boundary.
+
+    The fake `lake env` prints the environment as Lake's `lake env` does with no command
+    (`VAR=VALUE` per line; an empty value is a variable Lake unsets) and logs its arguments. The
+    "REPL" refuses to start without that LEAN_PATH, then execs the command in $REPL_UNDER_TEST."""
+    project, bin_dir = tmp_path / "proj", tmp_path / "bin"
+    repl = project / ".lake/packages/REPL/.lake/build/bin/repl"
+    repl.parent.mkdir(parents=True)
+    bin_dir.mkdir()
+    (project / "lakefile.lean").write_text("-- fake\n")
+    lake_log = tmp_path / "lake.log"
+    lake = bin_dir / "lake"
+    lake.write_text(f"#!/bin/sh\necho \"$@\" >> {lake_log}\n"
+                    f"[ \"$1\" = env ] && [ $# -eq 1 ] || exit 9\n"
+                    f"echo LEAN_PATH={project}/.lake/build/lib/lean\necho LEAN_SRC_PATH=\necho THEOREMLLAMA_UNSET_ME=\n")
+    repl.write_text("#!/bin/sh\n"
+                    f"[ \"$LEAN_PATH\" = \"{project}/.lake/build/lib/lean\" ] || {{ echo \"no LEAN_PATH\" >&2; exit 5; }}\n"
+                    "[ -z \"${THEOREMLLAMA_UNSET_ME+x}\" ] || { echo \"not unset\" >&2; exit 6; }\n"
+                    "exec $REPL_UNDER_TEST\n")
+    for script in (lake, repl):
+        script.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("THEOREMLLAMA_UNSET_ME", "1")
+    monkeypatch.delenv("THEOREMLLAMA_REPL_CMD", raising=False)
+    monkeypatch.setenv("REPL_UNDER_TEST", " ".join(DOUBLE))
+    return project, lambda: lake_log.read_text().splitlines() if lake_log.exists() else []
+
+
+def test_the_repl_runs_directly_in_lakes_environment(lake_project, repl_log):
+    project, lake_calls = lake_project
+    with Verifier(lean_project=str(project), workers=2, timeout=10, progress=False) as v:
+        assert v.argv == [str(project / ".lake/packages/REPL/.lake/build/bin/repl")]
+        futures = [v.submit(job(i, "  double_sleep_300\n  norm_num")) for i in range(2)]
+        time.sleep(0.15)  # both REPLs are busy now: look at who their parent is
+        pids = {pid for pid, _ in repl_log()}
+        parents = {psutil.Process(pid).ppid() for pid in pids}
+        out = [f.result(timeout=30) for f in futures]
+    assert reasons(out) == ["ok", "ok"]
+    assert len(pids) == 2 and parents == {os.getpid()}  # no `lake env` between us and the REPL
+    assert lake_calls() == ["env"]  # the environment is resolved once per Verifier
+
+
+def test_a_repl_killed_by_the_oom_killer_gets_the_verdict_memory(lake_project, monkeypatch):
+    """SIGKILL from outside (the kernel's OOM killer) reaches us as the REPL's own death by
+    signal: under `lake env` it would be Lake's exit status, and the verdict `crash`."""
+    project, _ = lake_project
+    monkeypatch.setenv("REPL_UNDER_TEST", f"{sys.executable} {FAULTS} sigkill kill_me")
+    with Verifier(lean_project=str(project), workers=1, timeout=10, progress=False) as v:
+        out = v.verify_many([job(0, "  kill_me"), job(1, "  norm_num")])
+    assert out[0].reason == "memory" and "out of memory" in out[0].detail
+    assert out[1].reason != "memory"  # the next proof has a fresh process (the echo REPL's answers)
+
+
+def test_lake_env_failures_are_user_errors(lake_project, tmp_path):
+    project, _ = lake_project
+    (tmp_path / "bin" / "lake").write_text("#!/bin/sh\necho 'error: no such file lakefile' >&2\nexit 1\n")
+    with pytest.raises(UserError, match="`.*lake env` in .* failed: error: no such file lakefile"):
+        Verifier(lean_project=str(project), workers=1, progress=False)
+    (tmp_path / "bin" / "lake").write_text("#!/bin/sh\necho PATH=/usr/bin\n")
+    with pytest.raises(UserError, match="printed no LEAN_PATH"):
+        Verifier(lean_project=str(project), workers=1, progress=False)
+
+
+# ----------------------------------------------------------------------------- sizing
+
+def test_the_default_worker_count_follows_free_memory_and_cores():
+    from theoremllama.lean.pool import REPL_MEMORY_GIB, default_workers
+
+    gib = 2**30
+    assert default_workers(available_bytes=64 * gib, cpus=16) == 64 // REPL_MEMORY_GIB  # memory binds
+    assert default_workers(available_bytes=1024 * gib, cpus=16) == 15  # cores bind (one left free)
+    assert default_workers(available_bytes=1 * gib, cpus=16) == 1  # at least one
+    assert default_workers(available_bytes=1024 * gib, cpus=1) == 1
+    assert default_workers(4.0, available_bytes=64 * gib, cpus=64) == 16  # the estimate is a parameter
+    assert default_workers(available_bytes=int(23.9 * gib), cpus=64) == 2  # rounds down
+    # the Verifier uses it when no count is given, and the recycling threshold has a default
+    with Verifier(DOUBLE, repl_memory_gb=1e9, progress=False) as v:
+        assert v.workers == 1 and v.limits.max_rss_bytes == 12 * gib
+    with Verifier(DOUBLE, max_rss_gb=None, progress=False) as v:
+        assert v.limits.max_rss_bytes is None
