@@ -249,3 +249,80 @@ def test_within_one_run_identical_proofs_are_checked_once(tmp_path):
     assert len(read(out)) == 20 and all(v["passed"] for v in read(out))
     checks = [line for line in log.read_text(encoding="utf-8").splitlines() if '"env"' in line and "#check" not in line]
     assert len(checks) == 1 and "19 identical proofs checked once" in done.stdout
+
+
+# ----------------------------------------------------------------------------- setup-lean's steps
+
+FAKE_LAKE = '''#!{python}
+"""A stand-in for Lake at the process boundary: logs its arguments (and MATHLIB_NO_CACHE_ON_UPDATE),
+prints the environment for `lake env` (VAR=VALUE lines, as Lake's `lake env` with no command),
+and for `lake build repl` writes the REPL binary: a script that runs $REPL_UNDER_TEST."""
+import json, os, sys
+args = sys.argv[1:]
+with open({log!r}, "a") as f:
+    f.write(json.dumps([args, os.environ.get("MATHLIB_NO_CACHE_ON_UPDATE")]) + "\\n")
+if args == ["env"]:
+    print("LEAN_PATH=" + os.getcwd() + "/.lake/build/lib/lean")
+elif args == ["build", "repl"]:
+    path = ".lake/packages/REPL/.lake/build/bin/repl"
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        f.write("#!/bin/sh\\nexec $REPL_UNDER_TEST\\n")
+    os.chmod(path, 0o755)
+'''
+
+
+@pytest.fixture
+def fake_lean_machine(tmp_path):
+    """A project with Mathlib cloned, and a PATH holding only a fake `lake` (plus git/curl if asked)."""
+    project, bin_dir, log = tmp_path / "proj", tmp_path / "bin", tmp_path / "lake.log"
+    (project / ".lake" / "packages" / "mathlib").mkdir(parents=True)
+    (project / "lakefile.lean").write_text("-- fake\n")
+    bin_dir.mkdir()
+    lake = bin_dir / "lake"
+    lake.write_text(FAKE_LAKE.format(python=sys.executable, log=str(log)))
+    lake.chmod(0o755)
+
+    base_env = _no_lean_env(tmp_path)
+
+    def run(*args, tools=("git", "curl"), repl=DOUBLE_CMD):
+        for tool in tools:
+            (bin_dir / tool).symlink_to(shutil.which(tool))
+        env = {**base_env, "PATH": str(bin_dir), "REPL_UNDER_TEST": repl}
+        done = cli("setup-lean", "--lean-project", project, *args, env=env, timeout=60)
+        calls = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+        return done, calls
+    return run
+
+
+def test_setup_lean_fetches_the_cache_builds_mathlib_and_the_repl_then_checks_with_the_harness(fake_lean_machine):
+    done, calls = fake_lean_machine()
+    assert done.returncode == 0, done.stderr
+    assert [args for args, _ in calls] == [["exe", "cache", "get"], ["build", "Mathlib"], ["build", "repl"], ["env"]]
+    # the smoke test imported the header and parsed the harness's own #check / #print axioms output
+    assert "smoke test passed: theoremllama_smoke : ∀ (a b : ℕ) (h : a ≤ b), a * a ≤ b * b; axioms [" in done.stdout
+
+
+def test_setup_lean_skip_cache_builds_mathlib_from_source(fake_lean_machine):
+    done, calls = fake_lean_machine("--skip-cache")
+    assert done.returncode == 0, done.stderr
+    assert calls[:2] == [[["build", "Mathlib"], "1"], [["build", "repl"], "1"]]  # no cache, not even via the hook
+    assert not any(args[:2] == ["exe", "cache"] for args, _ in calls)
+
+
+def test_setup_lean_checks_git_and_curl_before_anything(fake_lean_machine):
+    done, calls = fake_lean_machine(tools=("curl",))
+    assert done.returncode == 2 and calls == []
+    (message,) = done.stderr.strip().splitlines()
+    assert "needs git on PATH" in message and "curl" not in message.split("(")[0]
+    done, calls = fake_lean_machine(tools=("git",))  # git is now there too (symlinked above)
+    assert done.returncode == 0, done.stderr
+
+
+def test_setup_lean_fails_when_the_harness_cannot_parse_the_repls_output(fake_lean_machine):
+    # a "REPL" that answers every command with its own text: no type, no axiom list
+    echo = shlex.join([sys.executable, str(ROOT / "tests" / "support" / "repl_faults.py"), "echo"])
+    done, _ = fake_lean_machine(repl=echo)
+    assert done.returncode == 2
+    message = done.stderr.strip().splitlines()[-1]
+    assert "cannot read the type `#check` printed" in message and "does not match the harness" in message
