@@ -458,8 +458,10 @@ def test_the_repl_runs_directly_in_lakes_environment(lake_project, repl_log):
     project, lake_calls = lake_project
     with Verifier(lean_project=str(project), workers=2, timeout=10, progress=False) as v:
         assert v.argv == [str(project / ".lake/packages/REPL/.lake/build/bin/repl")]
-        futures = [v.submit(job(i, "  double_sleep_300\n  norm_num")) for i in range(2)]
-        time.sleep(0.15)  # both REPLs are busy now: look at who their parent is
+        futures = [v.submit(job(i, "  double_sleep_1500\n  norm_num")) for i in range(2)]
+        deadline = time.monotonic() + 10
+        while len({pid for pid, _ in repl_log()}) < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)  # until both REPLs are up (and busy): then look at who their parent is
         pids = {pid for pid, _ in repl_log()}
         parents = {psutil.Process(pid).ppid() for pid in pids}
         out = [f.result(timeout=30) for f in futures]

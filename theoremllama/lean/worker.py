@@ -201,6 +201,10 @@ class Worker:
                                                 f"{_first_line(str(e))}"), False, e.stderr_tail
         except ReplBadRequest as e:
             failure = ("error", f"the header cannot be sent to the REPL: {e}")
+        except BaseException:  # the REPL cannot start at all (ReplStartError), Ctrl-C, a bug
+            self.discard()
+            self.counters.add(importing=-1)  # other workers may be waiting for this import to end
+            raise
         else:
             if isinstance(reply, ErrorResponse):
                 failure = ("error", f"the header was refused: {_first_line(reply.message)}")
