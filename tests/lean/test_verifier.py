@@ -144,6 +144,15 @@ def test_a_header_that_never_imports_anywhere_is_a_setup_error(tmp_path):
     assert not out_path.exists()  # not even the `forbidden` verdict of job 1
 
 
+def test_a_header_failing_while_another_is_still_importing_waits_for_it():
+    """The first failure is a setup error only if no import in progress succeeds: here the good
+    header (importing slowly) is still in progress when the bad one fails."""
+    slow = HEADER + "open double_sleep_800\n"
+    with Verifier(DOUBLE, workers=2, timeout=10, progress=False) as v:
+        out = v.verify_many([job(0, "  norm_num", header=slow), job(1, "  norm_num", header="import MissingModule\n")])
+    assert reasons(out) == ["ok", "error"] and out[1].header_failed
+
+
 def test_the_header_import_is_not_charged_to_the_proof(repl_log):
     """An import slower than the proof's limit (`double_sleep_1500` in the header: the double sleeps
     1.5 s while importing) still leaves the proof its whole limit."""
@@ -157,9 +166,11 @@ def test_the_header_import_is_not_charged_to_the_proof(repl_log):
 def test_a_header_import_that_never_answers_is_named_as_such():
     hang = HEADER + "open double_hang\n"
     # ... as a setup error when no header ever imported
+    start = time.monotonic()
     with Verifier(DOUBLE, workers=1, timeout=5, header_timeout=0.5, progress=False) as v:
         with pytest.raises(UserError, match="no answer to the header import within 0.5 s"):
             v.verify_many([job(0, "  norm_num", header=hang)])
+    assert time.monotonic() - start < 5  # the limit is the import's whole limit (no start-up allowance)
     # ... as a verdict when another header works; the next job of that header does not wait again
     with Verifier(DOUBLE, workers=1, timeout=5, header_timeout=0.5, progress=False) as v:
         out = v.verify_many([job(0, "  norm_num"), job(1, "  norm_num", header=hang), job(2, "  norm_num", header=hang),
@@ -290,7 +301,7 @@ def test_identical_proofs_are_checked_once_and_each_id_gets_the_verdict(repl_log
     jobs.append(job(12, "  norm_num", name="p", header="import   Mathlib\nimport Aesop\n\nset_option maxHeartbeats 400000"
                                                      "\n\nopen BigOperators Real Nat Topology Rat\n\n"))
     # ... a different header or statement is not
-    jobs.append(job(13, "  norm_num", name="p", header="import Mathlib\n"))
+    jobs.append(job(13, "  norm_num", name="p", header=HEADER.replace("Aesop", "Mathlib.Tactic")))  # as many lines
     jobs.append(job(14, "  norm_num", name="q"))
     with Verifier(DOUBLE, workers=2, timeout=1.0, progress=False) as v:
         out = v.verify_many(jobs)
