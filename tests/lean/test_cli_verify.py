@@ -326,3 +326,15 @@ def test_setup_lean_fails_when_the_harness_cannot_parse_the_repls_output(fake_le
     assert done.returncode == 2
     message = done.stderr.strip().splitlines()[-1]
     assert "cannot read the type `#check` printed" in message and "does not match the harness" in message
+
+
+def test_the_smoke_test_rejects_an_axiom_list_outside_the_whitelist(tmp_path):
+    """In-process, against the REPL double: a theorem proved by `native_decide` (the double then
+    lists `Lean.ofReduceBool`, as Lean does) must fail the smoke test; `by norm_num` passes."""
+    from theoremllama.errors import UserError
+    from theoremllama.lean.setup import smoke_test
+
+    double = shlex.split(DOUBLE_CMD)
+    smoke_test(double, tmp_path, None, theorem=("theorem smoke_ok : 2 + 2 = 4 :=", "by norm_num"))
+    with pytest.raises(UserError, match="outside .*Lean.ofReduceBool"):
+        smoke_test(double, tmp_path, None, theorem=("theorem smoke_native : 2 + 2 = 4 :=", "by native_decide"))

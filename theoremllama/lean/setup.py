@@ -276,16 +276,18 @@ def _run_step(argv: list[str], cwd: Path, what: str, env: dict[str, str] | None 
                         f"in {cwd} (its output is above); fix the cause and rerun `theoremllama setup-lean`")
 
 
-def smoke_test(argv: list[str], project: Path, env: dict[str, str] | None) -> None:
-    """Import SMOKE_HEADER, prove SMOKE_THEOREM, run the harness's own check commands on it and
-    parse their output with the harness's own parsers (what every verdict relies on)."""
+def smoke_test(argv: list[str], project: Path, env: dict[str, str] | None,
+               theorem: tuple[str, str] = SMOKE_THEOREM) -> None:
+    """Import SMOKE_HEADER, prove `theorem` (statement, proof), run the harness's own check
+    commands on it and parse their output with the harness's own parsers (what every verdict
+    relies on): its type must parse, and its axiom list must parse and hold only allowed axioms."""
     from theoremllama.lean.job import VerifyJob, prepare_job
     from theoremllama.lean.protocol import ErrorResponse
     from theoremllama.lean.repl import LeanRepl, ReplError
     from theoremllama.lean.verdict import ALLOWED_AXIOMS
     from theoremllama.lean.worker import check_commands, printed_axioms, printed_type
 
-    job = prepare_job(VerifyJob("smoke", SMOKE_THEOREM[0], SMOKE_THEOREM[1], SMOKE_HEADER))
+    job = prepare_job(VerifyJob("smoke", theorem[0], theorem[1], SMOKE_HEADER))
 
     def refused(reply) -> str | None:
         if isinstance(reply, ErrorResponse):
@@ -311,9 +313,12 @@ def smoke_test(argv: list[str], project: Path, env: dict[str, str] | None) -> No
     if not type_text:
         raise UserError(f"the harness cannot read the type `#check` printed for the smoke-test theorem "
                         f"(the REPL said: {shown!r}): this Lean's output does not match the harness")
-    if axioms is None or not set(axioms) <= ALLOWED_AXIOMS:
+    if axioms is None:
         raise UserError(f"the harness cannot read the axioms `#print axioms` printed for the smoke-test theorem "
                         f"(the REPL said: {shown!r}): this Lean's output does not match the harness")
+    if not set(axioms) <= ALLOWED_AXIOMS:
+        raise UserError(f"the smoke-test theorem depends on axioms outside {sorted(ALLOWED_AXIOMS)}: "
+                        f"{', '.join(axioms)} (the REPL said: {shown!r})")
     print(f"setup-lean: smoke test passed: {job.name} : {type_text}; axioms [{', '.join(axioms)}]")
 
 
