@@ -70,6 +70,8 @@ PIPE_BYTES = 1 << 20
 """Pipe capacity asked of Linux (default 64 KiB), so a big reply needs fewer wake-ups."""
 CLOSE_GRACE_S = 2.0
 """How long `close()` waits for the REPL to exit on end of input before killing it."""
+RSS_TREE_REFRESH_S = 5.0
+"""How often `rss_bytes()` looks for new descendants of the REPL process."""
 
 # What Lean, C++ and Python print when an allocation fails (RLIMIT_AS makes mmap fail).
 _OUT_OF_MEMORY = re.compile(r"out of memory|bad_alloc|MemoryError|Cannot allocate memory|memory exhausted",
@@ -185,6 +187,8 @@ class LeanRepl:
         self._fresh = False
         self._killed_by_us = False
         self._limit = 0.0
+        self._tree: list | None = None  # psutil.Process of the process and its descendants (rss_bytes)
+        self._tree_at = 0.0
 
     # ------------------------------------------------------------------ process lifetime
 
@@ -233,6 +237,7 @@ class LeanRepl:
         self._poll_out.register(stdin_w, select.POLLOUT)
         self._proc, self._reader, self._stdin, self._stderr = proc, reader, stdin_w, stderr
         self._fresh, self._killed_by_us = True, False
+        self._tree = None
         self.uses = 0
         self.starts += 1
 
@@ -326,19 +331,26 @@ class LeanRepl:
         return f"LeanRepl({self.name!r}, {state}, uses={self.uses}, starts={self.starts})"
 
     def rss_bytes(self) -> int:
-        """Resident memory of the process and all its descendants (0 when not running)."""
+        """Resident memory of the process and all its descendants (0 when not running).
+
+        Called after every proof (recycling threshold), so it must be cheap: reading one
+        process's memory is ~0.1 ms, but listing descendants scans all of /proc (~4 ms), so the
+        list of descendants is refreshed at most every RSS_TREE_REFRESH_S seconds."""
         if not self.alive:
             return 0
-        total = 0
+        now = time.monotonic()
         try:
-            root = psutil.Process(self._proc.pid)
-            for p in [root, *root.children(recursive=True)]:
-                try:
-                    total += p.memory_info().rss
-                except psutil.Error:
-                    pass
+            if self._tree is None or now - self._tree_at > RSS_TREE_REFRESH_S:
+                root = psutil.Process(self._proc.pid)
+                self._tree, self._tree_at = [root, *root.children(recursive=True)], now
         except psutil.Error:
             return 0
+        total = 0
+        for p in self._tree:
+            try:
+                total += p.memory_info().rss
+            except psutil.Error:
+                pass
         return total
 
     def stderr_tail(self) -> str:
