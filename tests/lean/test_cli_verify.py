@@ -248,7 +248,7 @@ def test_within_one_run_identical_proofs_are_checked_once(tmp_path):
     assert done.returncode == 0, done.stderr
     assert len(read(out)) == 20 and all(v["passed"] for v in read(out))
     checks = [line for line in log.read_text(encoding="utf-8").splitlines() if '"env"' in line and "#check" not in line]
-    assert len(checks) == 1 and "19 identical proofs checked once" in done.stdout
+    assert len(checks) == 1 and "19 verdicts copied from identical proofs" in done.stdout
 
 
 # ----------------------------------------------------------------------------- setup-lean's steps
@@ -338,3 +338,15 @@ def test_the_smoke_test_rejects_an_axiom_list_outside_the_whitelist(tmp_path):
     smoke_test(double, tmp_path, None, theorem=("theorem smoke_ok : 2 + 2 = 4 :=", "by norm_num"))
     with pytest.raises(UserError, match="outside .*Lean.ofReduceBool"):
         smoke_test(double, tmp_path, None, theorem=("theorem smoke_native : 2 + 2 = 4 :=", "by native_decide"))
+
+
+def test_a_proof_with_a_lone_surrogate_fails_alone(tmp_path):
+    """`\\ud800` is valid JSON and becomes a lone surrogate in Python, which has no UTF-8 spelling."""
+    inp, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    inp.write_text('{"id": "a", "formal_statement": "theorem a : 1 = 1 :=", "proof": "by norm_num -- \\ud800"}\n'
+                   '{"id": "b", "formal_statement": "theorem b : 1 = 1 :=", "proof": "by norm_num"}\n', encoding="utf-8")
+    done = verify(inp, out)
+    assert done.returncode == 0, done.stderr
+    verdicts = {v["id"]: v for v in read(out)}
+    assert verdicts["a"]["reason"] == "error" and "\\ud800" in verdicts["a"]["detail"]
+    assert verdicts["b"]["reason"] == "ok"

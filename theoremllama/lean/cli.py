@@ -179,7 +179,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"  {reason:<10} {counts[reason]:>7}  {100 * counts[reason] / max(1, total):5.1f}%")
     if stats is not None:
         print(f"  ({stats['workers']} workers, {stats['header_imports']} header imports, {stats['restarts']} "
-              f"restarts, {stats['shared']} identical proofs checked once, {stats['wall_seconds']:.1f}s wall, "
+              f"restarts, {stats['shared']} verdicts copied from identical proofs, {stats['wall_seconds']:.1f}s wall, "
               f"{stats['busy_seconds']:.1f}s busy)")
     return 0
 
