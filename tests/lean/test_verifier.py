@@ -519,3 +519,20 @@ def test_the_default_worker_count_follows_free_memory_and_cores():
         assert v.workers == 1 and v.limits.max_rss_bytes == 12 * gib
     with Verifier(DOUBLE, max_rss_gb=None, progress=False) as v:
         assert v.limits.max_rss_bytes is None
+
+
+def test_the_shipped_configs_verifier_options_are_verifier_arguments(root):
+    """`verifier:` of the eval configs goes to Verifier(**options) as is; the bootstrap config's
+    `verify:` names the same options (header_timeout included)."""
+    import inspect
+
+    import yaml
+
+    accepted = inspect.signature(Verifier).parameters
+    for path in sorted((root / "eval").glob("*.yaml")):
+        options = yaml.safe_load(path.read_text(encoding="utf-8")).get("verifier") or {}
+        assert set(options) <= set(accepted), (path, set(options) - set(accepted))
+    minif2f = yaml.safe_load((root / "eval" / "minif2f.yaml").read_text(encoding="utf-8"))["verifier"]
+    assert minif2f["header_timeout"] == 600 and minif2f["max_rss_gb"] == 12
+    bootstrap = yaml.safe_load((root / "configs" / "bootstrap" / "default.yaml").read_text(encoding="utf-8"))["verify"]
+    assert set(bootstrap) - {"enabled"} <= set(accepted) and "header_timeout" in bootstrap
