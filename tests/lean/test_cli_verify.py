@@ -301,7 +301,7 @@ def test_setup_lean_fetches_the_cache_builds_mathlib_and_the_repl_then_checks_wi
     assert [args for args, _ in calls] == [["exe", "cache", "get"], ["build", "Mathlib"], ["build", "repl"], ["env"]]
     # the smoke test imported the header and parsed the harness's own #check / #print axioms output
     passed = next(line for line in done.stdout.splitlines() if "smoke test passed" in line)
-    assert "theoremllama_smoke : ∀" in passed and "a * a ≤ b * b" in passed and "; axioms [" in passed
+    assert "theoremllama_smoke : " in passed and "; axioms [" in passed  # the type and axioms, as parsed
 
 
 def test_setup_lean_skip_cache_builds_mathlib_from_source(fake_lean_machine):
