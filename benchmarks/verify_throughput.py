@@ -11,16 +11,32 @@ Figures printed:
      (target >= 0.9 x linear);
   3. header imports per batch (target: one per worker, plus restarts);
   4. with a real REPL (THEOREMLLAMA_REPL_CMD or `setup-lean`'s): proofs/s with header reuse vs
-     importing the header for every proof.
-Items 1-3 use the REPL test double (tests/support/fake_lean_repl.py): it is a benchmark of the
-harness, not of Lean.
+     importing the header for every proof;
+  5. Lean checks saved by checking identical proofs once, on a MiniF2F-like batch (--problems
+     problems x --samples samples each, as in the paper's 128 samples per problem) with this
+     duplicate model, stated because no sampled completions ship with the project:
+       - a problem is "short" with probability 49/106: of the 106 MiniF2F-valid proofs shipped in
+         data/examples, 49 are a single tactic (`apply Eq.refl`, `ring`, `linarith`, `norm_num`,
+         ...). For a short problem a sampling model mostly writes one of a few one-line tactic
+         proofs: each sample is drawn from 16 one-liners with Zipf(1) weights;
+       - on the other problems proofs are long and mostly differ: a sample repeats an earlier one
+         of the same problem with probability 5%.
+     The figure is measured, not computed: the batch goes through the Verifier and the REPL
+     double logs every request; a Lean check is one proof request.
+Items 1-3 and 5 use the REPL test double (tests/support/fake_lean_repl.py): it is a benchmark of
+the harness, not of Lean. Jobs of items 1-4 are all distinct (a comment numbers them), so that
+no check is shared.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import random
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -39,7 +55,8 @@ STATEMENT = "theorem bench (x : ℕ) (h : x = 2) : x + x = 4 := by\n"
 
 
 def jobs(n: int, proof: str) -> list[VerifyJob]:
-    return [VerifyJob(str(i), STATEMENT, proof, HEADER) for i in range(n)]
+    """n distinct jobs (identical ones would share one check)."""
+    return [VerifyJob(str(i), STATEMENT, f"{proof}\n  -- attempt {i}", HEADER) for i in range(n)]
 
 
 def bare_round_trips(n: int, repl_cmd: list[str]) -> float:
@@ -98,24 +115,77 @@ def real_lean(n: int) -> None:
     from theoremllama.lean.setup import resolve_repl_command
 
     try:
-        argv, cwd = resolve_repl_command()
+        argv, cwd, env = resolve_repl_command()
     except UserError as e:
         print(f"4. real REPL: skipped ({e})")
         return
     header = "import Mathlib\n"
     statement = "theorem real_bench (a b : ℕ) : a + b = b + a :="
-    with Verifier(argv, workers=1, timeout=300, progress=False) as v:
+    with Verifier(workers=1, timeout=300, progress=False) as v:  # the same REPL, resolved the same way
         start = time.perf_counter()
-        out = v.verify_many([VerifyJob(str(i), statement, "by omega", header) for i in range(n)])
+        out = v.verify_many([VerifyJob(str(i), statement, f"by omega -- attempt {i}", header) for i in range(n)])
         reuse = time.perf_counter() - start
     start = time.perf_counter()
     for _ in range(n):
-        with LeanRepl(argv, cwd=cwd) as repl:
+        with LeanRepl(argv, cwd=cwd, env=env) as repl:
             repl.command(header + statement + " by omega", timeout=300)
     fresh = time.perf_counter() - start
     print(f"4. real REPL ({' '.join(argv)}), {n} proofs, 1 worker: header reuse {n / reuse:.2f} proofs/s "
           f"({sum(x.passed for x in out)} passed); importing the header per proof {n / fresh:.2f} proofs/s "
           f"-> {fresh / reuse:.1f}x")
+
+
+SHORT_FRACTION = 49 / 106
+"""Shipped MiniF2F-valid proofs that are a single tactic (data/examples/minif2f_valid_commented.jsonl)."""
+ONE_LINERS = ["norm_num", "linarith", "nlinarith", "simp", "ring", "omega", "decide", "positivity",
+              "norm_num [h]", "simp_all", "linarith [h]", "field_simp", "ring_nf", "nlinarith [h]",
+              "apply Eq.refl", "rfl"]
+LONG_REPEAT = 0.05
+
+
+def minif2f_like_batch(problems: int, samples: int, seed: int) -> list[VerifyJob]:
+    """`samples` proofs for each of `problems` problems under the duplicate model of item 5."""
+    rng = random.Random(seed)
+    weights = [1 / (k + 1) for k in range(len(ONE_LINERS))]  # Zipf(1)
+    batch = []
+    for p in range(problems):
+        statement = f"theorem mf{p} (x : ℕ) (h : x = 2) : x + x = 4 := by\n"
+        short = rng.random() < SHORT_FRACTION
+        written: list[str] = []
+        for i in range(samples):
+            if short:
+                proof = "  " + rng.choices(ONE_LINERS, weights)[0]
+            elif written and rng.random() < LONG_REPEAT:
+                proof = rng.choice(written)
+            else:
+                proof = f"  have step{i} : x = 2 := h\n  subst h\n  norm_num"
+            written.append(proof)
+            batch.append(VerifyJob(f"mf{p}-{i}", statement, proof, HEADER))
+    return batch
+
+
+def duplicates(problems: int, samples: int, seed: int) -> None:
+    batch = minif2f_like_batch(problems, samples, seed)
+    with tempfile.TemporaryDirectory() as tmp:
+        log = Path(tmp) / "requests.jsonl"
+        os.environ["FAKE_LEAN_REPL_LOG"] = str(log)  # the double appends every request it receives
+        try:
+            with Verifier(DOUBLE, workers=2, timeout=60, max_uses=10**9, progress=False) as v:
+                start = time.perf_counter()
+                out = v.verify_many(batch)
+                elapsed = time.perf_counter() - start
+                stats = v.stats()
+        finally:
+            del os.environ["FAKE_LEAN_REPL_LOG"]
+        requests = [json.loads(line)["request"] for line in log.read_text(encoding="utf-8").splitlines()]
+    checks = sum(1 for r in requests if "env" in r and "#check" not in r["cmd"])
+    distinct = len({(j.statement, j.proof) for j in batch})
+    if checks != distinct or stats["shared"] != len(batch) - distinct or len(out) != len(batch):
+        raise SystemExit(f"identical proofs were not checked once: {checks} checks, {distinct} distinct jobs")
+    print(f"5. identical proofs, MiniF2F-like batch of {problems} problems x {samples} samples = {len(batch)} proofs "
+          f"(short problems {SHORT_FRACTION:.0%}: 16 one-liners, Zipf(1); others repeat {LONG_REPEAT:.0%}): "
+          f"{checks} Lean checks instead of {len(batch)} -> {1 - checks / len(batch):.1%} saved "
+          f"({elapsed:.1f}s with the double)")
 
 
 def main() -> None:
@@ -125,10 +195,16 @@ def main() -> None:
     parser.add_argument("--sleep-ms", type=int, default=40)
     parser.add_argument("--sleep-proofs", type=int, default=120)
     parser.add_argument("--real-proofs", type=int, default=8)
+    parser.add_argument("--problems", type=int, default=244, help="problems in the duplicate batch (item 5; MiniF2F-valid has 244)")
+    parser.add_argument("--samples", type=int, default=128, help="samples per problem (item 5)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--only-duplicates", action="store_true", help="run item 5 only")
     args = parser.parse_args()
-    overhead(args.proofs, args.repeats)
-    scaling(args.sleep_proofs, args.sleep_ms)
-    real_lean(args.real_proofs)
+    if not args.only_duplicates:
+        overhead(args.proofs, args.repeats)
+        scaling(args.sleep_proofs, args.sleep_ms)
+        real_lean(args.real_proofs)
+    duplicates(args.problems, args.samples, args.seed)
 
 
 if __name__ == "__main__":

@@ -176,3 +176,178 @@ def test_setup_lean_on_this_machine_without_github(tmp_path):
     done = cli("setup-lean", env=_no_lean_env(tmp_path), timeout=60)
     assert done.returncode == 2 and time.monotonic() - start < 30
     assert "could not be downloaded from https://raw.githubusercontent.com/leanprover/elan" in done.stderr
+
+
+# ----------------------------------------------------------------------------- header failures and identical proofs
+
+def test_a_run_whose_header_never_imports_stops_with_one_line_and_writes_nothing(tmp_path):
+    records = [{"id": f"m{i}", "formal_statement": f"theorem m{i} : 1 + 1 = 2 := by\n", "proof": p,
+                "header": "import MissingModule\n"} for i, p in enumerate(["  norm_num", "  sorry", "  simp"])]
+    inp, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    write_jsonl(inp, records)
+    done = verify(inp, out)
+    assert done.returncode == 2
+    (message,) = done.stderr.strip().splitlines()[1:]  # after the "verify: N proofs" line: one line
+    assert message.startswith("theoremllama verify: error: no header of this run could be imported")
+    assert "MissingModule" in message and "Traceback" not in done.stderr
+    assert not out.exists()
+
+
+def test_verdicts_of_a_failed_header_are_redone_on_a_rerun(tmp_path):
+    records = [{"id": f"h{i}", "formal_statement": f"theorem h{i} (x : ℕ) : x + 0 = x := by\n", "proof": "  simp",
+                "header": "import Mathlib\n" if i % 2 == 0 else "import MissingModule\n"} for i in range(6)]
+    inp, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    write_jsonl(inp, records)
+    first = cli("verify", inp, "-o", out, "--repl-cmd", DOUBLE_CMD, "--workers", 1, "--no-progress")
+    assert first.returncode == 0, first.stderr
+    verdicts = {v["id"]: v for v in read(out)}
+    assert {k: (v["reason"], v["header_failed"]) for k, v in verdicts.items()} == {
+        f"h{i}": ("ok", False) if i % 2 == 0 else ("error", True) for i in range(6)}
+    before = out.read_text(encoding="utf-8")
+    # A rerun tries those proofs again (and only those): their header still fails, and now no
+    # header of the run imports at all, so it is a setup error that writes nothing.
+    log = tmp_path / "requests.jsonl"
+    second = verify(inp, out, env={**os.environ, "FAKE_LEAN_REPL_LOG": str(log)})
+    assert second.returncode == 2 and "3 already in" in second.stderr and "3 to check" in second.stderr
+    imported = {json.loads(line)["request"]["cmd"] for line in log.read_text(encoding="utf-8").splitlines()}
+    assert imported == {"import MissingModule\n"}
+    assert out.read_text(encoding="utf-8") == before
+    # With the header fixed, the rerun checks exactly those proofs.
+    write_jsonl(inp, [{**r, "header": "import Mathlib\n"} for r in records])
+    third = verify(inp, out)
+    assert third.returncode == 0, third.stderr
+    assert "3 already in" in third.stderr and "3 to check" in third.stderr
+    assert "6 of 6" in third.stdout and "100.0%" in third.stdout
+
+
+def test_identical_proofs_across_a_resume_copy_the_verdict(tmp_path):
+    base = {"formal_statement": "theorem d (x : ℕ) : x + 0 = x := by\n", "header": "import Mathlib\n"}
+    records = [{**base, "id": f"d{i}", "proof": "  simp" if i % 2 == 0 else "  double_error"} for i in range(8)]
+    inp, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    write_jsonl(inp, records[:2])
+    assert verify(inp, out).returncode == 0
+    write_jsonl(inp, records)
+    log = tmp_path / "requests.jsonl"
+    second = verify(inp, out, env={**os.environ, "FAKE_LEAN_REPL_LOG": str(log)})
+    assert second.returncode == 0, second.stderr
+    assert "6 identical to one there" in second.stderr and "0 to check" in second.stderr
+    assert not log.exists()  # no REPL was even started
+    verdicts = {v["id"]: v for v in read(out)}
+    assert sorted(verdicts) == [f"d{i}" for i in range(8)]
+    assert all(verdicts[f"d{i}"]["reason"] == ("ok" if i % 2 == 0 else "error") for i in range(8))
+    assert verdicts["d5"]["messages"] == verdicts["d1"]["messages"] != []
+
+
+def test_within_one_run_identical_proofs_are_checked_once(tmp_path):
+    records = [{"id": f"s{i}", "formal_statement": "theorem s (x : ℕ) : x + 0 = x := by\n", "proof": "  simp",
+                "header": "import Mathlib\n"} for i in range(20)]
+    inp, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    write_jsonl(inp, records)
+    log = tmp_path / "requests.jsonl"
+    done = verify(inp, out, env={**os.environ, "FAKE_LEAN_REPL_LOG": str(log)})
+    assert done.returncode == 0, done.stderr
+    assert len(read(out)) == 20 and all(v["passed"] for v in read(out))
+    checks = [line for line in log.read_text(encoding="utf-8").splitlines() if '"env"' in line and "#check" not in line]
+    assert len(checks) == 1 and "19 verdicts copied from identical proofs" in done.stdout
+
+
+# ----------------------------------------------------------------------------- setup-lean's steps
+
+FAKE_LAKE = '''#!{python}
+"""A stand-in for Lake at the process boundary: logs its arguments (and MATHLIB_NO_CACHE_ON_UPDATE),
+prints the environment for `lake env` (VAR=VALUE lines, as Lake's `lake env` with no command),
+and for `lake build repl` writes the REPL binary: a script that runs $REPL_UNDER_TEST."""
+import json, os, sys
+args = sys.argv[1:]
+with open({log!r}, "a") as f:
+    f.write(json.dumps([args, os.environ.get("MATHLIB_NO_CACHE_ON_UPDATE")]) + "\\n")
+if args == ["env"]:
+    print("LEAN_PATH=" + os.getcwd() + "/.lake/build/lib/lean")
+elif args == ["build", "repl"]:
+    path = ".lake/packages/REPL/.lake/build/bin/repl"
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        f.write("#!/bin/sh\\nexec $REPL_UNDER_TEST\\n")
+    os.chmod(path, 0o755)
+'''
+
+
+@pytest.fixture
+def fake_lean_machine(tmp_path):
+    """A project with Mathlib cloned, and a PATH holding only a fake `lake` (plus git/curl if asked)."""
+    project, bin_dir, log = tmp_path / "proj", tmp_path / "bin", tmp_path / "lake.log"
+    (project / ".lake" / "packages" / "mathlib").mkdir(parents=True)
+    (project / "lakefile.lean").write_text("-- fake\n")
+    bin_dir.mkdir()
+    lake = bin_dir / "lake"
+    lake.write_text(FAKE_LAKE.format(python=sys.executable, log=str(log)))
+    lake.chmod(0o755)
+
+    base_env = _no_lean_env(tmp_path)
+
+    def run(*args, tools=("git", "curl"), repl=DOUBLE_CMD):
+        for tool in tools:
+            (bin_dir / tool).symlink_to(shutil.which(tool))
+        env = {**base_env, "PATH": str(bin_dir), "REPL_UNDER_TEST": repl}
+        done = cli("setup-lean", "--lean-project", project, *args, env=env, timeout=60)
+        calls = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+        return done, calls
+    return run
+
+
+def test_setup_lean_fetches_the_cache_builds_mathlib_and_the_repl_then_checks_with_the_harness(fake_lean_machine):
+    done, calls = fake_lean_machine()
+    assert done.returncode == 0, done.stderr
+    assert [args for args, _ in calls] == [["exe", "cache", "get"], ["build", "Mathlib"], ["build", "repl"], ["env"]]
+    # the smoke test imported the header and parsed the harness's own #check / #print axioms output
+    passed = next(line for line in done.stdout.splitlines() if "smoke test passed" in line)
+    assert "theoremllama_smoke : " in passed and "; axioms [" in passed  # the type and axioms, as parsed
+
+
+def test_setup_lean_skip_cache_builds_mathlib_from_source(fake_lean_machine):
+    done, calls = fake_lean_machine("--skip-cache")
+    assert done.returncode == 0, done.stderr
+    assert calls[:2] == [[["build", "Mathlib"], "1"], [["build", "repl"], "1"]]  # no cache, not even via the hook
+    assert not any(args[:2] == ["exe", "cache"] for args, _ in calls)
+
+
+def test_setup_lean_checks_git_and_curl_before_anything(fake_lean_machine):
+    done, calls = fake_lean_machine(tools=("curl",))
+    assert done.returncode == 2 and calls == []
+    (message,) = done.stderr.strip().splitlines()
+    assert "needs git on PATH" in message and "curl" not in message.split("(")[0]
+    done, calls = fake_lean_machine(tools=("git",))  # git is now there too (symlinked above)
+    assert done.returncode == 0, done.stderr
+
+
+def test_setup_lean_fails_when_the_harness_cannot_parse_the_repls_output(fake_lean_machine):
+    # a "REPL" that answers every command with its own text: no type, no axiom list
+    echo = shlex.join([sys.executable, str(ROOT / "tests" / "support" / "repl_faults.py"), "echo"])
+    done, _ = fake_lean_machine(repl=echo)
+    assert done.returncode == 2
+    message = done.stderr.strip().splitlines()[-1]
+    assert "cannot read the type `#check` printed" in message and "does not match the harness" in message
+
+
+def test_the_smoke_test_rejects_an_axiom_list_outside_the_whitelist(tmp_path):
+    """In-process, against the REPL double: a theorem proved by `native_decide` (the double then
+    lists `Lean.ofReduceBool`, as Lean does) must fail the smoke test; `by norm_num` passes."""
+    from theoremllama.errors import UserError
+    from theoremllama.lean.setup import smoke_test
+
+    double = shlex.split(DOUBLE_CMD)
+    smoke_test(double, tmp_path, None, theorem=("theorem smoke_ok : 2 + 2 = 4 :=", "by norm_num"))
+    with pytest.raises(UserError, match="outside .*Lean.ofReduceBool"):
+        smoke_test(double, tmp_path, None, theorem=("theorem smoke_native : 2 + 2 = 4 :=", "by native_decide"))
+
+
+def test_a_proof_with_a_lone_surrogate_fails_alone(tmp_path):
+    """`\\ud800` is valid JSON and becomes a lone surrogate in Python, which has no UTF-8 spelling."""
+    inp, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    inp.write_text('{"id": "a", "formal_statement": "theorem a : 1 = 1 :=", "proof": "by norm_num -- \\ud800"}\n'
+                   '{"id": "b", "formal_statement": "theorem b : 1 = 1 :=", "proof": "by norm_num"}\n', encoding="utf-8")
+    done = verify(inp, out)
+    assert done.returncode == 0, done.stderr
+    verdicts = {v["id"]: v for v in read(out)}
+    assert verdicts["a"]["reason"] == "error" and "\\ud800" in verdicts["a"]["detail"]
+    assert verdicts["b"]["reason"] == "ok"

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from theoremllama.errors import UserError
-from theoremllama.lean.header import canonical_header, split_header
+from theoremllama.lean.header import canonical_header, join_header, split_header
 from theoremllama.lean.job import VerifyJob, prepare_job
 
 MINIF2F_HEADER = "import Mathlib\nimport Aesop\n\nset_option maxHeartbeats 0\n\nopen BigOperators Real Nat Topology Rat\n\n"
@@ -117,3 +117,33 @@ def test_every_shipped_example_prepares(root):
         proof = p.body[len(r["statement"]):].lstrip()
         assert p.body.startswith(r["statement"])
         assert proof.startswith("by") or proof == "sorry"  # imo_1979_p1 was published as `:= sorry`
+
+
+def test_imports_after_open_or_set_option_are_hoisted_and_repeats_dropped():
+    """Real Lean rejects an `import` after any other command: a job header ending in `open` and a
+    statement starting with `import` must still give a header Lean accepts."""
+    header = "import Mathlib\nset_option maxHeartbeats 400000\nopen Real\n"
+    p = prepare_job(VerifyJob("a", "import Aesop\n-- the numbers\nopen Real\nopen Nat\n\ntheorem a : 1 = 1 :=", "rfl",
+                              header=header))
+    assert p.header_block == ("import Mathlib\nimport Aesop\n-- the numbers\nset_option maxHeartbeats 400000\n"
+                              "open Real\nopen Nat\n")
+    assert p.header == "import Mathlib\nimport Aesop\nset_option maxHeartbeats 400000\nopen Real\nopen Nat\n"
+    # positions still refer to the code as checked: the body starts right after the joined header
+    assert p.code.splitlines()[p.header_lines + 1] == "theorem a : 1 = 1 := rfl"  # after the blank line
+    # every import comes before the first other directive
+    lines = [line for line in p.header.splitlines()]
+    assert max(i for i, line in enumerate(lines) if line.startswith("import")) < min(
+        i for i, line in enumerate(lines) if not line.startswith("import"))
+
+
+def test_join_header_keeps_order_and_layout_when_nothing_is_wrong():
+    assert join_header("import Mathlib\n", "open Real\n") == "import Mathlib\nopen Real\n"
+    assert join_header("import Mathlib\n\n-- why\n", "", "import Aesop\nopen Real\n  Nat\n") == \
+        "import Mathlib\n\n-- why\nimport Aesop\nopen Real\n  Nat\n"
+    # a repeat (after comments and spacing) is dropped with its continuation lines; a multi-line
+    # comment stays whole
+    assert join_header("import Mathlib /- a\n b -/\nopen  A\n  B\n", "import Mathlib\nopen A B\nopen C\n") == \
+        "import Mathlib /- a\n b -/\nopen  A\n  B\nopen C\n"
+    # different values of one option are both kept, in order (the later one wins in Lean)
+    assert join_header("set_option maxHeartbeats 0\n", "set_option maxHeartbeats 400000\nimport Mathlib\n") == \
+        "import Mathlib\nset_option maxHeartbeats 0\nset_option maxHeartbeats 400000\n"

@@ -387,3 +387,26 @@ def test_a_real_repl_answers_like_the_recording(name):
                 assert reply.proof_state == expected.proof_state and len(reply.goals) == len(expected.goals)
             if not isinstance(reply, ErrorResponse):
                 assert reply.has_sorry == expected.has_sorry and len(reply.errors) == len(expected.errors)
+
+
+def test_rss_counts_the_descendants_and_stays_cheap(tmp_path):
+    """Double: a REPL process with a child of its own (`hang` mode, as under `lake env`). Its
+    resident memory includes the child's; repeated calls (one per proof) do not rescan /proc."""
+    pid_file = tmp_path / "child.pid"
+    repl = faulty("hang", str(pid_file))
+    repl.start()
+    deadline = time.monotonic() + 10
+    while not (pid_file.exists() and pid_file.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.2)  # the child interpreter is up
+    child = psutil.Process(int(pid_file.read_text()))
+    own = psutil.Process(repl.pid).memory_info().rss
+    try:
+        assert repl.rss_bytes() >= own + child.memory_info().rss * 0.9
+        start = time.perf_counter()
+        for _ in range(200):
+            repl.rss_bytes()
+        assert (time.perf_counter() - start) / 200 < 1e-3  # a /proc scan costs several ms
+    finally:
+        repl.kill()
+    assert repl.rss_bytes() == 0

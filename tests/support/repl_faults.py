@@ -16,6 +16,8 @@ Each mode reads requests in the REPL's framing (lines up to a blank line) and th
     ignore_eof    answers like echo but ignores end of input (sleeps forever)
     deaf          never reads its input (a REPL stuck elaborating)
     blank_inside  answers with a reply broken by a blank line inside the JSON value
+    sigkill ARG   answers like echo, but a request whose code holds ARG makes it SIGKILL itself
+                  (what the kernel's OOM killer does to a Lean process that outgrows the machine)
 Only the standard library is used.
 """
 
@@ -24,6 +26,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import signal
 import subprocess
 import sys
 import time
@@ -75,6 +78,10 @@ def main(mode: str, arg: str | None) -> int:
                 time.sleep(600)
             return 0
         if mode == "echo" or mode == "ignore_eof":
+            answer(echo(request, n))
+        elif mode == "sigkill":
+            if arg in str(request.get("cmd", "")):
+                os.kill(os.getpid(), signal.SIGKILL)
             answer(echo(request, n))
         elif mode == "die_mid_reply":
             sys.stdout.write('{"env":\n')

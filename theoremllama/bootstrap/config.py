@@ -58,9 +58,11 @@ class VerifyConfig:
     repl_cmd: list | None = None
     """The REPL command (null: the one `theoremllama setup-lean` installed)."""
     workers: int | None = None
-    """REPL processes (null: one per core)."""
+    """REPL processes (null: CPU count - 1, no more than free memory holds)."""
     timeout: float = 120.0
-    """Seconds per proof."""
+    """Seconds per proof (counted after the header import)."""
+    header_timeout: float = 600.0
+    """Seconds for importing a header (`import Mathlib`) in a fresh REPL."""
 
 
 @dataclass

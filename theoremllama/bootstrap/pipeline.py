@@ -231,7 +231,8 @@ def make_verifier(config: BootstrapConfig):
     except ImportError as e:
         raise UserError(f"verify.enabled needs the Lean harness (theoremllama.lean.Verifier): {e}") from None
     v = config.verify
-    verifier = Verifier(repl_cmd=v.repl_cmd, workers=v.workers, timeout=v.timeout, progress=False)
+    verifier = Verifier(repl_cmd=v.repl_cmd, workers=v.workers, timeout=v.timeout,
+                        header_timeout=v.header_timeout, progress=False)
 
     async def verify(record: OBTRecord, header: str):
         job = VerifyJob(record.Name, record.Statement,

@@ -7,9 +7,14 @@ Input: JSON Lines, one proof per line, with
     proof              what follows `:=` (a copy of the statement at its start is cut off)
     header             optional: import / set_option / open lines
     context            optional: given code the statement needs (definitions), checked before it
-Output: JSON Lines of `Verdict`s (id, passed, reason, messages, axioms, seconds, detail), appended
-as each proof finishes. Rerunning with the same output skips the ids already there, so a killed
-run resumes where it stopped. A summary (counts by reason) ends the run.
+Output: JSON Lines of `Verdict`s (id, passed, reason, messages, axioms, seconds, detail,
+header_failed), appended as each proof finishes. Rerunning with the same output skips the ids
+already there, so a killed run resumes where it stopped; a verdict with `header_failed` (its
+header did not import, so its proof was never checked) does not count as done and is redone.
+Identical jobs (same header, statement and proof) are checked once: within a run by the pool,
+across runs by copying the verdict already in the output. A summary (counts by reason) ends the run.
+If no header can be imported at all (a setup problem), the run stops with one line and exit
+status 2 before writing anything.
 """
 
 from __future__ import annotations
@@ -20,22 +25,33 @@ import sys
 from pathlib import Path
 
 from theoremllama.errors import InputError, UserError
+from theoremllama.lean.pool import DEFAULT_MAX_RSS_GIB, REPL_MEMORY_GIB
 from theoremllama.lean.verdict import REASONS
+from theoremllama.lean.worker import HEADER_TIMEOUT_S
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("input", help="JSONL of proofs: id, formal_statement (or statement), proof, [header]")
     parser.add_argument("-o", "--output", required=True,
                         help="JSONL of verdicts (appended to; ids already there are skipped)")
-    parser.add_argument("--workers", type=int, default=None, help="REPL processes (default: CPU count - 1)")
-    parser.add_argument("--timeout", type=float, default=60.0, help="wall-clock seconds per proof (default 60)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help=f"REPL processes (default: CPU count - 1, and no more than free memory holds at "
+                             f"--repl-memory-gb each)")
+    parser.add_argument("--repl-memory-gb", type=float, default=REPL_MEMORY_GIB,
+                        help=f"memory budgeted per Mathlib REPL when choosing the default --workers "
+                             f"(default {REPL_MEMORY_GIB:g})")
+    parser.add_argument("--timeout", type=float, default=60.0,
+                        help="wall-clock seconds per proof, from the end of the header import (default 60)")
+    parser.add_argument("--header-timeout", type=float, default=HEADER_TIMEOUT_S,
+                        help=f"wall-clock seconds for importing a header in a fresh REPL (default {HEADER_TIMEOUT_S:g})")
     parser.add_argument("--mem-gb", type=float, default=None, help="address-space cap per REPL process, GiB (RLIMIT_AS; Mathlib's memory-mapped "
                              ".olean files count towards it, so leave several GiB above what a proof needs, "
                              "e.g. 16); a proof that hits it gets the verdict `memory`")
     parser.add_argument("--max-uses", type=int, default=200,
                         help="proofs per REPL process before it is restarted (default 200)")
-    parser.add_argument("--max-rss-gb", type=float, default=None,
-                        help="restart a REPL whose resident memory exceeds this, GiB")
+    parser.add_argument("--max-rss-gb", type=float, default=DEFAULT_MAX_RSS_GIB,
+                        help=f"restart a REPL whose resident memory exceeds this after a proof, GiB "
+                             f"(default {DEFAULT_MAX_RSS_GIB:g}; 0: never)")
     parser.add_argument("--repl-cmd", default=None,
                         help="the Lean REPL command (default: $THEOREMLLAMA_REPL_CMD, else the REPL built by "
                              "`theoremllama setup-lean`)")
@@ -86,9 +102,11 @@ def read_jobs(path: str) -> list:
     return jobs
 
 
-def done_ids(path: str) -> set[str]:
-    """Ids already in an output file (a truncated last line, from a killed run, does not count)."""
-    out: set[str] = set()
+def done_verdicts(path: str) -> dict[str, dict]:
+    """The verdicts already in an output file, by id (the last one of an id wins). A truncated
+    last line (from a killed run) and a verdict whose header failed (`header_failed`: its proof
+    was never checked) do not count: those proofs are checked again."""
+    out: dict[str, dict] = {}
     p = Path(path)
     if not p.exists():
         return out
@@ -106,8 +124,16 @@ def done_ids(path: str) -> set[str]:
             if not isinstance(record, dict) or "id" not in record or "reason" not in record:
                 raise InputError("not a verdict (no id/reason); is this the right -o?", path=path,
                                  line=line_no)
-            out.add(str(record["id"]))
+            if record.get("header_failed"):
+                out.pop(str(record["id"]), None)
+            else:
+                out[str(record["id"])] = record
     return out
+
+
+def done_ids(path: str) -> set[str]:
+    """Ids already in an output file with a verdict that counts (see `done_verdicts`)."""
+    return set(done_verdicts(path))
 
 
 def summarize(path: str, ids: set[str]) -> dict[str, int]:
@@ -133,14 +159,18 @@ def run(args: argparse.Namespace) -> int:
     if Path(args.input).resolve() == Path(args.output).resolve():
         raise UserError("the output file must not be the input file")
     jobs = read_jobs(args.input)
-    done = done_ids(args.output)
+    done = done_verdicts(args.output)
     todo = [j for j in jobs if j.id not in done]
-    print(f"verify: {len(jobs)} proofs in {args.input}; {len(jobs) - len(todo)} already in {args.output}; "
-          f"{len(todo)} to check", file=sys.stderr)
+    copied = copy_identical_verdicts(jobs, done, todo, args.output)
+    todo = [j for j in todo if j.id not in copied]
+    print(f"verify: {len(jobs)} proofs in {args.input}; {len(jobs) - len(todo) - len(copied)} already in "
+          f"{args.output}; {len(copied)} identical to one there (verdict copied); {len(todo)} to check",
+          file=sys.stderr)
     stats = None
     if todo:
-        with Verifier(args.repl_cmd, workers=args.workers, timeout=args.timeout, mem_gb=args.mem_gb,
-                      max_uses=args.max_uses, max_rss_gb=args.max_rss_gb, lean_project=args.lean_project,
+        with Verifier(args.repl_cmd, workers=args.workers, timeout=args.timeout, header_timeout=args.header_timeout,
+                      mem_gb=args.mem_gb, max_uses=args.max_uses, max_rss_gb=args.max_rss_gb or None,
+                      repl_memory_gb=args.repl_memory_gb, lean_project=args.lean_project,
                       progress=not args.no_progress) as verifier:
             verifier.verify_many(todo, out_path=args.output)
             stats = verifier.stats()
@@ -151,5 +181,32 @@ def run(args: argparse.Namespace) -> int:
         print(f"  {reason:<10} {counts[reason]:>7}  {100 * counts[reason] / max(1, total):5.1f}%")
     if stats is not None:
         print(f"  ({stats['workers']} workers, {stats['header_imports']} header imports, {stats['restarts']} "
-              f"restarts, {stats['wall_seconds']:.1f}s wall, {stats['busy_seconds']:.1f}s busy)")
+              f"restarts, {stats['shared']} verdicts copied from identical proofs, {stats['wall_seconds']:.1f}s wall, "
+              f"{stats['busy_seconds']:.1f}s busy)")
     return 0
+
+
+def copy_identical_verdicts(jobs: list, done: dict[str, dict], todo: list, output: str) -> set[str]:
+    """Give each job of `todo` identical to a job already verified in `output` (same header,
+    statement and proof once prepared) a copy of that verdict, appended to `output`; their ids."""
+    from theoremllama.lean.job import prepare_job
+    from theoremllama.lean.pool import check_key
+
+    if not done or not todo:
+        return set()
+    known = {}
+    for job in jobs:
+        if job.id in done:
+            known.setdefault(check_key(prepare_job(job)), done[job.id])
+    copies = []
+    for job in todo:
+        verdict = known.get(check_key(prepare_job(job)))
+        if verdict is not None:
+            copies.append({**verdict, "id": job.id})
+    if copies:
+        from theoremllama.data.jsonl import JsonlWriter
+
+        with JsonlWriter(output) as writer:
+            for record in copies:
+                writer.write(record)
+    return {record["id"] for record in copies}

@@ -103,9 +103,39 @@ def canonical_header(header: str) -> str:
 
 
 def join_header(*headers: str) -> str:
-    """Concatenate header blocks, each ending in a newline (empty ones dropped)."""
-    out = ""
-    for h in headers:
-        if h.strip():
-            out += h if h.endswith("\n") else h + "\n"
-    return out
+    """Concatenate header blocks (empty ones dropped) into one valid header, ending in a newline.
+
+    Lean accepts `import` only before every other command, but a job's `header` may end in
+    `open`/`set_option` lines while its statement starts with more imports. So the imports of
+    all blocks are hoisted to the top (in their order), a directive repeated word for word (after
+    comments and spacing) is kept only the first time, and everything else keeps its order.
+    Comment and blank lines travel with the directive before them. Blocks already in that shape
+    are concatenated unchanged."""
+    blocks = [h if h.endswith("\n") else h + "\n" for h in headers if h.strip()]
+    plain = "".join(blocks)
+    units: list[tuple[str | None, str]] = []  # (normalised directive or None, its text)
+    for block in blocks:
+        masked = mask(block)
+        for line, masked_line in zip(block.split("\n")[:-1], masked.split("\n")):
+            starts = masked_line[:1] not in (" ", "\t") and _DIRECTIVE.match(masked_line)
+            if starts or not units:
+                units.append((normalize_whitespace(masked_line) if starts else None, line + "\n"))
+            elif units[-1][0] is not None and masked_line[:1] in (" ", "\t") and masked_line.strip():
+                directive, text = units[-1]  # a continuation line (`open A B\n  C D`)
+                units[-1] = (directive + " " + normalize_whitespace(masked_line), text + line + "\n")
+            else:  # a comment or blank line: it stays with the unit before it
+                units[-1] = (units[-1][0], units[-1][1] + line + "\n")
+    seen: set[str] = set()
+    imports, rest = [], []
+    for directive, text in units:
+        if directive is not None:
+            if directive in seen:
+                continue
+            seen.add(directive)
+        (imports if directive is not None and directive.startswith("import") else rest).append(text)
+    joined = "".join(imports + rest)
+    first_other = next((i for i, (d, _) in enumerate(units) if d is not None and not d.startswith("import")), None)
+    late_import = first_other is not None and any(
+        d is not None and d.startswith("import") for d, _ in units[first_other:])
+    duplicated = len(seen) < sum(1 for d, _ in units if d is not None)
+    return joined if late_import or duplicated else plain

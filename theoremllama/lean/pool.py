@@ -13,11 +13,18 @@ process closed) and takes the new header. A header with more queued jobs than id
 gets a new worker while the pool has room. So with K headers and W workers, jobs submitted
 together import each header once per worker that serves it (plus once per restart after a fault
 or a recycle), and one header with at least W jobs imports exactly W times.
+
+Identical proofs are checked once: a job whose (header, header line count, body) equals one
+already submitted to this Verifier shares that job's Lean check, and gets a copy of its verdict
+under its own id (sampling many proofs per problem gives many exact duplicates; `stats()["shared"]`
+counts them). The REPL processes are started directly with the environment of the Lean project
+(see `setup.resolve_repl_command`), so the pool's children are the REPLs themselves.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import itertools
 import os
 import signal
@@ -35,7 +42,14 @@ from theoremllama.lean.policy import describe
 from theoremllama.lean.repl import LeanRepl
 from theoremllama.lean.setup import resolve_repl_command
 from theoremllama.lean.verdict import Verdict
-from theoremllama.lean.worker import Counters, ReferenceTypes, Worker, WorkerLimits
+from theoremllama.lean.worker import HEADER_TIMEOUT_S, Counters, ReferenceTypes, Worker, WorkerLimits
+
+REPL_MEMORY_GIB = 8.0
+"""Memory to budget per Mathlib REPL when sizing the pool: `import Mathlib` maps about 5 GiB of
+.olean files and every checked proof adds environments the REPL never frees (kimina-lean-server
+caps each REPL at 8 GiB by default for the same reason). Override with `repl_memory_gb`."""
+DEFAULT_MAX_RSS_GIB = 12.0
+"""Resident memory above which a REPL is recycled after its proof (None/0 in `max_rss_gb`: never)."""
 
 @dataclass
 class _Task:
@@ -55,47 +69,70 @@ class _Slot:
     thread: threading.Thread | None = None
 
 
-def default_workers() -> int:
-    """CPU count - 1, at least 1 (one core left for the rest of the machine)."""
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        cpus = os.cpu_count() or 1
-    return max(1, cpus - 1)
+def default_workers(repl_memory_gb: float = REPL_MEMORY_GIB, *, available_bytes: int | None = None,
+                    cpus: int | None = None) -> int:
+    """How many REPLs this machine can run: one per core but one (one core is left for the rest of
+    the machine), and no more than free memory holds at `repl_memory_gb` each; at least 1."""
+    if cpus is None:
+        try:
+            cpus = len(os.sched_getaffinity(0))
+        except AttributeError:  # not Linux
+            cpus = os.cpu_count() or 1
+    if available_bytes is None:
+        import psutil  # only here: the rest of the pool does not need it
+
+        available_bytes = psutil.virtual_memory().available
+    by_memory = int(available_bytes // (repl_memory_gb * 2**30))
+    return max(1, min(cpus - 1, by_memory))
+
+
+def check_key(job: PreparedJob) -> tuple[str, int, str]:
+    """What a verdict depends on: jobs with equal keys share one Lean check (the header's line
+    count is in it because message positions are shifted by it)."""
+    return (job.header, job.header_lines, job.body)
 
 
 class Verifier:
     """A pool of REPL workers that turns `VerifyJob`s into `Verdict`s."""
 
     def __init__(self, repl_cmd: str | list[str] | None = None, *, workers: int | None = None,
-                 timeout: float = 60.0, mem_gb: float | None = None, max_uses: int = 200,
-                 max_rss_gb: float | None = None, lean_project: str | None = None, progress: bool = True):
+                 timeout: float = 60.0, header_timeout: float = HEADER_TIMEOUT_S, mem_gb: float | None = None,
+                 max_uses: int = 200, max_rss_gb: float | None = DEFAULT_MAX_RSS_GIB,
+                 repl_memory_gb: float = REPL_MEMORY_GIB, lean_project: str | None = None,
+                 progress: bool = True):
         """
         repl_cmd: the REPL command (string or argv); None: THEOREMLLAMA_REPL_CMD, else the REPL
             built by `theoremllama setup-lean` (see `setup.resolve_repl_command`).
-        workers: REPL processes at most (default: CPU count - 1, at least 1).
-        timeout: wall-clock seconds per proof; on expiry the REPL is killed, verdict `timeout`.
+        workers: REPL processes at most (default: `default_workers(repl_memory_gb)`: CPU count - 1,
+            no more than free memory holds, at least 1).
+        timeout: wall-clock seconds per proof, counted from the end of the header import; on
+            expiry the REPL is killed, verdict `timeout`.
+        header_timeout: wall-clock seconds for importing a header in a fresh process.
         mem_gb: address-space cap per REPL process (RLIMIT_AS), in GiB; verdict `memory` when hit.
         max_uses: proofs per REPL process before it is recycled (the REPL never frees environments).
-        max_rss_gb: recycle a REPL whose resident memory exceeds this after a proof.
+        max_rss_gb: recycle a REPL whose resident memory exceeds this after a proof (default
+            DEFAULT_MAX_RSS_GIB; None or 0: never).
+        repl_memory_gb: memory budgeted per REPL when choosing the default worker count.
         lean_project: the Lake project the REPL runs in (cwd).
         progress: show a tqdm progress bar in verify_many.
         """
-        if timeout <= 0:
-            raise UserError(f"timeout must be positive, got {timeout}")
+        for label, value in (("timeout", timeout), ("header_timeout", header_timeout),
+                             ("repl_memory_gb", repl_memory_gb)):
+            if value is None or value <= 0:
+                raise UserError(f"{label} must be positive, got {value}")
         if workers is not None and workers < 1:
             raise UserError(f"workers must be at least 1, got {workers}")
         if max_uses < 1:
             raise UserError(f"max_uses must be at least 1, got {max_uses}")
         for label, value in (("mem_gb", mem_gb), ("max_rss_gb", max_rss_gb)):
-            if value is not None and value <= 0:
+            if value is not None and value < 0 or (label == "mem_gb" and value == 0):
                 raise UserError(f"{label} must be positive, got {value}")
-        self.argv, self.cwd = resolve_repl_command(repl_cmd, lean_project)
-        self.workers = workers or default_workers()
+        self.argv, self.cwd, self.env = resolve_repl_command(repl_cmd, lean_project)
+        self.workers = workers or default_workers(repl_memory_gb)
         self.timeout = float(timeout)
         self.progress = progress
         self.limits = WorkerLimits(
-            timeout=self.timeout, max_uses=max_uses,
+            timeout=self.timeout, header_timeout=float(header_timeout), max_uses=max_uses,
             mem_limit_bytes=int(mem_gb * 2**30) if mem_gb else None,
             max_rss_bytes=int(max_rss_gb * 2**30) if max_rss_gb else None)
         self._counters = Counters()
@@ -109,6 +146,9 @@ class Verifier:
         self._verified = 0
         self._first_submit: float | None = None
         self._last_done: float | None = None
+        self._checks: dict[tuple, concurrent.futures.Future] = {}
+        """(header, header lines, body) -> the future of the one Lean check of that job."""
+        self._shared = 0
 
     # ------------------------------------------------------------------ public API
 
@@ -121,12 +161,27 @@ class Verifier:
     def verify_many(self, jobs: Sequence[VerifyJob], out_path: str | None = None) -> list[Verdict]:
         """One verdict per job, in input order. With `out_path`, each verdict is appended to that
         JSONL file as soon as it is known (flushed per line; a truncated last line left by a killed
-        run is repaired first)."""
+        run is repaired first). Until a header has imported, verdicts are held back: if none can be
+        imported (a setup problem, raised as UserError) nothing is written."""
         prepared = [prepare_job(job) for job in jobs]  # every job is valid before anything runs
         writer = None
-        if out_path is not None:
-            from theoremllama.data.jsonl import JsonlWriter  # the data layer is not needed for submit()
-            writer = JsonlWriter(out_path)
+        held: list[Verdict] = []
+
+        def write(verdict: Verdict | None) -> None:
+            nonlocal writer
+            if out_path is None:
+                return
+            if verdict is not None:
+                held.append(verdict)
+            if self._counters.headers_ok == 0 and verdict is not None:
+                return
+            if writer is None and held:
+                from theoremllama.data.jsonl import JsonlWriter  # the data layer is not needed for submit()
+                writer = JsonlWriter(out_path)
+            for v in held:
+                writer.write(v)
+            held.clear()
+
         futures = self._submit_prepared(prepared)
         where = {f: i for i, f in enumerate(futures)}
         results: list[Verdict | None] = [None] * len(futures)
@@ -136,11 +191,11 @@ class Verifier:
             for f in concurrent.futures.as_completed(futures):
                 verdict = f.result()
                 results[where[f]] = verdict
-                if writer is not None:
-                    writer.write(verdict)
+                write(verdict)
                 counts[verdict.reason] = counts.get(verdict.reason, 0) + 1
                 bar.set_postfix_str(" ".join(f"{k}={v}" for k, v in sorted(counts.items())), refresh=False)
                 bar.update(1)
+            write(None)  # every verdict is known: nothing more to wait for
         finally:
             bar.close()
             if writer is not None:
@@ -149,7 +204,8 @@ class Verifier:
         return results  # type: ignore[return-value]
 
     def stats(self) -> dict:
-        """Counts so far: workers, header_imports, restarts, busy_seconds, wall_seconds, verified."""
+        """Counts so far: workers, header_imports, restarts, busy_seconds, wall_seconds, verified,
+        shared (verdicts copied from an identical job's check instead of a Lean check of their own)."""
         with self._cond:
             start, end = self._first_submit, self._last_done
             busy = any(slot.busy for slot in self._slots) or any(self._queues.values())
@@ -159,7 +215,7 @@ class Verifier:
                 wall = (time.monotonic() if busy or end is None else end) - start
             return {"workers": self.workers, "header_imports": self._counters.header_imports,
                     "restarts": self._counters.restarts, "busy_seconds": round(self._counters.busy_seconds, 4),
-                    "wall_seconds": round(wall, 4), "verified": self._verified}
+                    "wall_seconds": round(wall, 4), "verified": self._verified, "shared": self._shared}
 
     def close(self) -> None:
         """Stop the pool: queued jobs are cancelled, REPL processes are killed, threads joined."""
@@ -196,6 +252,7 @@ class Verifier:
     def _submit_prepared(self, prepared: list[PreparedJob]) -> list[concurrent.futures.Future]:
         futures = []
         rejected: list[tuple[concurrent.futures.Future, Verdict]] = []
+        copies: list[tuple[concurrent.futures.Future, concurrent.futures.Future, str]] = []
         with self._cond:
             if self._closed:
                 raise UserError("this Verifier is closed")
@@ -209,12 +266,38 @@ class Verifier:
                                                      detail=describe(list(job.violations)))))
                     self._count_done_locked()
                     continue
+                key = check_key(job)
+                original = self._checks.get(key)
+                if original is not None and not original.cancelled():
+                    copies.append((original, future, job.id))
+                    continue
+                self._checks[key] = future
                 self._queues.setdefault(job.header, deque()).append(_Task(job, future, next(self._seq)))
                 self._maybe_spawn_locked(job.header)
             self._cond.notify_all()
         for future, verdict in rejected:
             future.set_result(verdict)
+        for original, future, job_id in copies:  # outside the lock: a done original calls back at once
+            original.add_done_callback(lambda done, f=future, i=job_id: self._copy_verdict(done, f, i))
         return futures
+
+    def _copy_verdict(self, original: concurrent.futures.Future, future: concurrent.futures.Future,
+                      job_id: str) -> None:
+        """Resolve a duplicate job's future from its original's check (its verdict, under its id)."""
+        if future.done() or not future.set_running_or_notify_cancel():
+            return
+        if original.cancelled():
+            future.set_exception(concurrent.futures.CancelledError(
+                f"the identical job whose check {job_id!r} shared was cancelled"))
+            return
+        error = original.exception()
+        if error is not None:
+            future.set_exception(error)
+            return
+        with self._cond:
+            self._shared += 1
+            self._count_done_locked()
+        future.set_result(dataclasses.replace(original.result(), id=job_id))
 
     def _maybe_spawn_locked(self, header: str) -> None:
         """A new worker for `header` if the pool has room and the header lacks idle workers."""
@@ -252,8 +335,9 @@ class Verifier:
     def _serve(self, slot: _Slot) -> None:
         """A pool thread: take tasks for its header, check them, switch header when retired."""
         def make_repl() -> LeanRepl:
-            return LeanRepl(self.argv, cwd=self.cwd, mem_limit_bytes=self.limits.mem_limit_bytes,
-                            name=slot.thread.name if slot.thread else "repl")
+            # start_timeout=0: the first request is the header import, which has its own limit.
+            return LeanRepl(self.argv, cwd=self.cwd, env=self.env, mem_limit_bytes=self.limits.mem_limit_bytes,
+                            start_timeout=0.0, name=slot.thread.name if slot.thread else "repl")
 
         while True:
             with self._cond:

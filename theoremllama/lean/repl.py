@@ -70,6 +70,8 @@ PIPE_BYTES = 1 << 20
 """Pipe capacity asked of Linux (default 64 KiB), so a big reply needs fewer wake-ups."""
 CLOSE_GRACE_S = 2.0
 """How long `close()` waits for the REPL to exit on end of input before killing it."""
+RSS_TREE_REFRESH_S = 5.0
+"""How often `rss_bytes()` looks for new descendants of the REPL process."""
 
 # What Lean, C++ and Python print when an allocation fails (RLIMIT_AS makes mmap fail).
 _OUT_OF_MEMORY = re.compile(r"out of memory|bad_alloc|MemoryError|Cannot allocate memory|memory exhausted",
@@ -120,6 +122,11 @@ class ReplGarbage(ReplError):
         super().__init__(message, **tails)
         self.text = text
         """What it printed (at most TAIL_CHARS characters)."""
+
+
+class ReplBadRequest(ValueError):
+    """A request that cannot be sent (text with no UTF-8 spelling, e.g. a lone surrogate); nothing
+    was sent and the process is untouched."""
 
 
 class ReplStartError(UserError):
@@ -180,6 +187,8 @@ class LeanRepl:
         self._fresh = False
         self._killed_by_us = False
         self._limit = 0.0
+        self._tree: list | None = None  # psutil.Process of the process and its descendants (rss_bytes)
+        self._tree_at = 0.0
 
     # ------------------------------------------------------------------ process lifetime
 
@@ -228,6 +237,7 @@ class LeanRepl:
         self._poll_out.register(stdin_w, select.POLLOUT)
         self._proc, self._reader, self._stdin, self._stderr = proc, reader, stdin_w, stderr
         self._fresh, self._killed_by_us = True, False
+        self._tree = None
         self.uses = 0
         self.starts += 1
 
@@ -321,19 +331,26 @@ class LeanRepl:
         return f"LeanRepl({self.name!r}, {state}, uses={self.uses}, starts={self.starts})"
 
     def rss_bytes(self) -> int:
-        """Resident memory of the process and all its descendants (0 when not running)."""
+        """Resident memory of the process and all its descendants (0 when not running).
+
+        Called after every proof (recycling threshold), so it must be cheap: reading one
+        process's memory is ~0.1 ms, but listing descendants scans all of /proc (~4 ms), so the
+        list of descendants is refreshed at most every RSS_TREE_REFRESH_S seconds."""
         if not self.alive:
             return 0
-        total = 0
+        now = time.monotonic()
         try:
-            root = psutil.Process(self._proc.pid)
-            for p in [root, *root.children(recursive=True)]:
-                try:
-                    total += p.memory_info().rss
-                except psutil.Error:
-                    pass
+            if self._tree is None or now - self._tree_at > RSS_TREE_REFRESH_S:
+                root = psutil.Process(self._proc.pid)
+                self._tree, self._tree_at = [root, *root.children(recursive=True)], now
         except psutil.Error:
             return 0
+        total = 0
+        for p in self._tree:
+            try:
+                total += p.memory_info().rss
+            except psutil.Error:
+                pass
         return total
 
     def stderr_tail(self) -> str:
@@ -351,13 +368,14 @@ class LeanRepl:
     def send(self, request: dict, timeout: float) -> Reply:
         """Send one request, wait at most `timeout` seconds for its reply, type it.
 
-        Starts the process if none is running. Raises ValueError for a request that cannot be
-        encoded or a timeout that is not a positive finite number (the process is untouched);
+        Starts the process if none is running. Raises ReplBadRequest (a ValueError) for a request
+        that cannot be encoded, ValueError for a timeout that is not a positive finite number (the process is untouched);
         ReplTimeout / ReplDied / ReplGarbage when the process fails (it is then gone)."""
         try:
             line = encode_request(request).encode("utf-8")
         except UnicodeEncodeError as e:  # a lone surrogate: no UTF-8 spelling, the REPL could not read it
-            raise ValueError(f"REPL request holds text that is not valid Unicode: {e.reason}") from None
+            bad = e.object[e.start:e.end]
+            raise ReplBadRequest(f"the text holds {bad!r}, which has no UTF-8 spelling ({e.reason})") from None
         if not (0 < timeout < math.inf):
             raise ValueError(f"timeout must be a positive number of seconds, got {timeout}")
         if self._proc is not None and self._proc.poll() is not None:

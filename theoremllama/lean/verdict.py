@@ -43,6 +43,9 @@ class Verdict:
     """Wall-clock time spent checking this proof."""
     detail: str = ""
     """A human-readable explanation of a failing reason (e.g. which construct was forbidden)."""
+    header_failed: bool = False
+    """True when the header did not import, so the proof itself was never checked: a rerun of
+    `theoremllama verify` checks it again instead of counting it as done."""
 
     def __post_init__(self) -> None:
         if self.reason not in REASONS:

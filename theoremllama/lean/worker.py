@@ -19,6 +19,14 @@ Faults cost only the proof that caused them: on a timeout the REPL's process gro
 worker starts a new process (and re-imports the header) for its next proof. After `max_uses`
 proofs, or above `max_rss_bytes` of resident memory (the REPL never frees environments), the
 process is recycled the same way.
+
+The header import has its own limit (`header_timeout`, default 600 s: `import Mathlib` takes
+seconds to a minute); the proof's `timeout` starts when the import is done. A header that fails
+(an error, no answer within `header_timeout`, the process dying) while no header of the pool has
+ever imported is a setup problem (the REPL, the Lean project or the machine is wrong): `UserError`,
+no verdict. Otherwise the proofs of that header get verdicts with `header_failed=True`: their
+proofs were never checked, and `theoremllama verify` checks them again on a rerun. A header that
+errs or never answers stays failed for this worker (each proof would wait the same way again).
 """
 
 from __future__ import annotations
@@ -32,12 +40,12 @@ from typing import Callable
 from theoremllama.errors import UserError
 from theoremllama.lean.job import PreparedJob
 from theoremllama.lean.protocol import CommandResponse, ErrorResponse, Message
-from theoremllama.lean.repl import LeanRepl, ReplDied, ReplError, ReplGarbage, ReplTimeout
+from theoremllama.lean.repl import LeanRepl, ReplBadRequest, ReplDied, ReplError, ReplGarbage, ReplTimeout
 from theoremllama.lean.syntax import normalize_whitespace
 from theoremllama.lean.verdict import ALLOWED_AXIOMS, Verdict
 
 HEADER_TIMEOUT_S = 600.0
-"""Importing a header (Mathlib: seconds to a minute) is not the proof's fault: it gets its own limit."""
+"""Default limit of a header import (Mathlib: seconds to a minute; the proof's limit starts after it)."""
 
 _AXIOMS = re.compile(r"depends on axioms:\s*\[(?P<list>[^\]]*)\]|does not depend on any axioms")
 
@@ -76,6 +84,8 @@ class WorkerLimits:
 
     timeout: float
     """Wall-clock seconds for one proof (its run, the checks and, if needed, the reference)."""
+    header_timeout: float = HEADER_TIMEOUT_S
+    """Wall-clock seconds for importing the header in a fresh process (not charged to any proof)."""
     mem_limit_bytes: int | None = None
     """RLIMIT_AS for each REPL process."""
     max_uses: int = 200
@@ -95,15 +105,26 @@ class Counters:
     restarts: int = 0
     """Processes replaced after a fault (timeout, crash, garbage, memory) or recycled."""
     busy_seconds: float = 0.0
-    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    importing: int = 0
+    """Header imports in progress."""
+    lock: threading.Condition = field(default_factory=threading.Condition, repr=False)
 
     def add(self, *, header_imports: int = 0, headers_ok: int = 0, restarts: int = 0,
-            busy_seconds: float = 0.0) -> None:
+            busy_seconds: float = 0.0, importing: int = 0) -> None:
         with self.lock:
             self.header_imports += header_imports
             self.headers_ok += headers_ok
             self.restarts += restarts
             self.busy_seconds += busy_seconds
+            self.importing += importing
+            self.lock.notify_all()
+
+    def no_header_ever_imported(self) -> bool:
+        """After a failed import: True when no import of the pool has succeeded, once the imports
+        still in progress have finished (one of them may yet prove that the setup works)."""
+        with self.lock:
+            self.lock.wait_for(lambda: self.headers_ok > 0 or self.importing == 0)
+            return self.headers_ok == 0
 
 
 class ReferenceTypes:
@@ -131,6 +152,10 @@ class _Outcome(Exception):
         self.reason, self.detail = reason, detail
 
 
+class _HeaderFailed(_Outcome):
+    """The header did not import: the proof was never checked (its verdict says header_failed)."""
+
+
 class Worker:
     """One REPL process (started lazily, restarted after faults) serving one header."""
 
@@ -143,43 +168,70 @@ class Worker:
         self.references = references
         self.repl: LeanRepl | None = None
         self.header_env: int | None = None
-        self.header_error: str | None = None
+        self.header_error: tuple[str, str] | None = None
+        """(reason, detail) of a header that failed for good in this worker."""
         self.uses = 0
 
     # ------------------------------------------------------------------ process lifetime
 
     def _ensure_header(self) -> None:
-        """Start a process and import the header, unless that is done."""
+        """Start a process and import the header, unless that is done.
+
+        Raises _HeaderFailed (a verdict for the proof at hand) or UserError (a setup problem)."""
         if self.repl is not None and self.repl.alive and self.header_env is not None:
             return
         if self.header_error is not None:
-            return
+            raise _HeaderFailed(*self.header_error)
         self.discard()
         self.repl = self._make_repl()
-        self.counters.add(header_imports=1)
+        self.counters.add(header_imports=1, importing=1)
+        limit = self.limits.header_timeout
+        failure: tuple[str, str] | None = None
+        sticky = True  # errors and silence repeat; a crash may be bad luck, so the next proof retries
+        stderr = ""
         try:
-            reply = self.repl.command(self.header, timeout=max(HEADER_TIMEOUT_S, self.limits.timeout))
-        except (ReplDied, ReplGarbage) as e:
-            if self.counters.headers_ok == 0:
-                # No REPL of this pool has ever worked: the command or the machine is wrong, and
-                # every proof would "crash" the same way. That is a setup problem, not a verdict.
-                self.discard()
-                stderr = e.stderr_tail.strip()[-600:]
-                hint = " Raise --mem-gb (mem_gb)." if getattr(e, "out_of_memory", False) else ""
-                raise UserError(f"the Lean REPL fails while importing the header: {_first_line(str(e))}"
-                                f"{'; its stderr ends with: ' + stderr if stderr else ''}.{hint} Check --repl-cmd "
-                                f"/ THEOREMLLAMA_REPL_CMD, or run `theoremllama setup-lean`") from None
+            reply = self.repl.command(self.header, timeout=limit)
+        except ReplTimeout:
+            failure = ("timeout", f"no answer to the header import within {limit:g} s")
+        except ReplDied as e:
+            failure, sticky, stderr = ("memory" if e.out_of_memory else "crash",
+                                       f"the REPL died importing the header: {_first_line(str(e))}"), False, e.stderr_tail
+        except ReplGarbage as e:
+            failure, sticky, stderr = ("crash", f"the REPL printed garbage importing the header: "
+                                                f"{_first_line(str(e))}"), False, e.stderr_tail
+        except ReplBadRequest as e:
+            failure = ("error", f"the header cannot be sent to the REPL: {e}")
+        except BaseException:  # the REPL cannot start at all (ReplStartError), Ctrl-C, a bug
+            self.discard()
+            self.counters.add(importing=-1)  # other workers may be waiting for this import to end
             raise
-        if isinstance(reply, ErrorResponse):
-            self.header_error = f"the header was refused: {reply.message}"
-        elif reply.errors:
-            first = reply.errors[0]
-            self.header_error = f"the header has an error at line {first.pos.line}: {_first_line(first.data)}"
-        elif reply.env is None:
-            self.header_error = "the REPL gave no environment for the header"
         else:
-            self.header_env = reply.env
-            self.counters.add(headers_ok=1)
+            if isinstance(reply, ErrorResponse):
+                failure = ("error", f"the header was refused: {_first_line(reply.message)}")
+            elif reply.errors:
+                first = reply.errors[0]
+                failure = ("error", f"the header has an error at line {first.pos.line}: {_first_line(first.data)}")
+            elif reply.env is None:
+                failure = ("error", "the REPL gave no environment for the header")
+            else:
+                self.header_env = reply.env
+                self.counters.add(headers_ok=1, importing=-1)
+                return
+        self.discard()
+        self.counters.add(importing=-1, restarts=int(not sticky))
+        if self.counters.no_header_ever_imported():
+            # No REPL of this pool has ever imported a header: the command, the Lean project or the
+            # machine is wrong, and every proof would fail the same way. A setup problem, not a verdict.
+            tail = stderr.strip()[-600:]
+            hint = " Raise --mem-gb (mem_gb)." if failure[0] == "memory" else ""
+            raise UserError(f"no header of this run could be imported: {failure[1]} (header "
+                            f"{_clip(' | '.join(self.header.splitlines()), 120)!r})"
+                            f"{'; its stderr ends with: ' + tail if tail else ''}.{hint} Check the "
+                            f"header, --repl-cmd / THEOREMLLAMA_REPL_CMD and --header-timeout, or run "
+                            f"`theoremllama setup-lean`")
+        if sticky:
+            self.header_error = failure
+        raise _HeaderFailed(*failure)
 
     def discard(self) -> None:
         """Kill the process (if any); the next proof starts a fresh one. Also how a worker retires."""
@@ -201,17 +253,12 @@ class Worker:
     def check(self, job: PreparedJob) -> Verdict:
         """Check one proof; never raises for anything Lean or the REPL process does."""
         start = time.monotonic()
-        deadline = start + self.limits.timeout
         messages: list[dict] = []
         axioms: list[str] = []
+        header_failed = False
         try:
-            try:
-                self._ensure_header()
-            except ReplTimeout:
-                raise _Outcome("timeout", f"importing the header took longer than "
-                                          f"{max(HEADER_TIMEOUT_S, self.limits.timeout):g}s")
-            if self.header_error is not None:
-                raise _Outcome("error", self.header_error)
+            self._ensure_header()
+            deadline = time.monotonic() + self.limits.timeout  # the import is not the proof's time
             self.uses += 1
             reply = self._command(job.body, self.header_env, deadline)
             messages = [_shift(m, job.header_lines) for m in reply.messages]
@@ -249,6 +296,9 @@ class Worker:
             reason, detail = "ok", ""
         except _Outcome as o:
             reason, detail = o.reason, o.detail
+            header_failed = isinstance(o, _HeaderFailed)
+        except ReplBadRequest as e:  # e.g. a lone surrogate: nothing was sent, the process is fine
+            reason, detail = "error", f"the proof cannot be sent to the REPL: {e}"
         except ReplTimeout:
             self.counters.add(restarts=1)
             self.discard()
@@ -274,7 +324,7 @@ class Worker:
             self._recycle_if_due()
             self.counters.add(busy_seconds=time.monotonic() - start)
         return Verdict(id=job.id, passed=reason == "ok", reason=reason, messages=messages, axioms=axioms,
-                       seconds=round(time.monotonic() - start, 4), detail=detail)
+                       seconds=round(time.monotonic() - start, 4), detail=detail, header_failed=header_failed)
 
     def _command(self, code: str, env: int | None, deadline: float) -> CommandResponse:
         remaining = deadline - time.monotonic()
