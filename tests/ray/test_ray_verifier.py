@@ -89,3 +89,25 @@ def test_an_actor_killed_mid_batch_has_its_jobs_requeued(cluster, tmp_path):
     assert stats["requeued"] >= 1 and stats["nodes"] == 1
     ids = [json.loads(line)["id"] for line in out.read_text().splitlines()]
     assert ids == [j.id for j in jobs]  # exactly one verdict per job, in input order
+
+
+def test_verify_cli_on_ray_resumes_like_the_local_pool(cluster, tmp_path, capsys):
+    import shlex
+
+    from theoremllama.cli import main
+
+    def write(n):
+        inp.write_text("".join(json.dumps({"id": f"t{i}", "formal_statement": f"theorem t{i} (x : ℕ) : x + 0 = x := by\n",
+                                           "proof": "  simp" if i % 3 else "  double_error"}) + "\n" for i in range(n)))
+    inp, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    write(6)
+    argv = ["verify", str(inp), "-o", str(out), "--ray", cluster.address, "--repl-cmd", shlex.join(DOUBLE),
+            "--no-progress"]
+    assert main(argv) == 0
+    write(9)
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert "6 already in" in err and "3 to check" in err
+    got = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [v["id"] for v in got] == [f"t{i}" for i in range(9)]
+    assert [v["reason"] for v in got] == ["error" if i % 3 == 0 else "ok" for i in range(9)]

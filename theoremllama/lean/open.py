@@ -28,7 +28,8 @@ def open_verifier(*, url: str | None = None, ray: str | None = None, api_key: st
     if url:
         from theoremllama.serve.client import RemoteVerifier
 
-        ignored = sorted(k for k, v in options.items() if v is not None and k != "progress")
+        defaults = _verifier_defaults()
+        ignored = sorted(k for k, v in options.items() if k != "progress" and v is not None and v != defaults.get(k))
         if ignored:  # silently dropping e.g. a timeout would check proofs under other limits than asked
             print(f"verifier: checking on the server {url}; its own pool options apply, not "
                   f"{', '.join(ignored)} given here", file=sys.stderr)
@@ -51,3 +52,10 @@ def verifier_options(args: argparse.Namespace) -> dict:
     options = {name: getattr(args, name) for name in names if hasattr(args, name)}
     options["progress"] = not getattr(args, "no_progress", False)
     return options
+
+
+def _verifier_defaults() -> dict:
+    from theoremllama.lean.pool import Verifier
+
+    return {name: p.default for name, p in inspect.signature(Verifier.__init__).parameters.items()
+            if p.default is not inspect.Parameter.empty}
