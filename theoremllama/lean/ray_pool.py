@@ -8,8 +8,9 @@ hard), owning a local `Verifier` sized to that node: `workers` if given, else
 min(node CPUs, node memory / `REPL_MEMORY_GIB` (or `mem_gb`)); it reserves that many CPUs.
 
 Routing: the driver keeps jobs queued per header and gives each node up to 2 x workers jobs at a
-time, in batches of at most `workers`: a node first takes jobs of a header it already serves, then a
-header no node serves yet, and only then (when it would idle) a share of another node's header. So
+time, in batches of at most `workers`: a node first takes jobs of the header it works on, then of
+another header it already serves, then of a header no node serves yet, and only then (when it would
+idle) a share of another node's header. So
 each header is imported on as few nodes as keep them all busy, and each node's pool imports it
 once per worker (plus restarts) as in-process.
 
@@ -80,7 +81,7 @@ class _Node:
     actor: object
     workers: int
     headers: dict = field(default_factory=dict)
-    """The headers this node's pool has imported, in the order it took them (a dict as an ordered set)."""
+    """The headers this node's pool has imported (a dict as an ordered set), the current one last."""
     in_flight: dict = field(default_factory=dict)  # ObjectRef -> list[_Item]
     stats: dict = field(default_factory=dict)
     alive: bool = True
@@ -192,6 +193,9 @@ class RayVerifier:
         waiting = {h: q for h, q in self._queues.items() if q}
         if not waiting:
             return None
+        current = next(reversed(node.headers), None)
+        if current in waiting:  # drain the header it works on before switching (a switch may re-import)
+            return current
         mine = [h for h in waiting if h in node.headers]
         if mine:
             return max(mine, key=lambda h: len(waiting[h]))
@@ -213,7 +217,8 @@ class RayVerifier:
                         batch.append(item)
                 if not batch:
                     continue
-                node.headers.setdefault(header, None)
+                node.headers.pop(header, None)
+                node.headers[header] = None  # the last one is the header it works on
                 jobs = [{"id": i.job.id, "statement": i.job.statement, "proof": i.job.proof,
                          "header": i.job.header} for i in batch]
                 node.in_flight[node.actor.check.remote(jobs)] = batch
