@@ -44,7 +44,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--verifier-url", default=None,
                         help="check on a `theoremllama serve` at this URL instead of here (key: $THEOREMLLAMA_API_KEY)")
     parser.add_argument("--ray", nargs="?", const="auto", default=None, metavar="ADDRESS",
-                        help="check on a Ray cluster (ADDRESS, or `auto`: the running one): one pool per node")
+                        help="check on a Ray cluster: ADDRESS, `auto` (the running one, the default) or `local` (start one "
+                             "here); one pool per node")
 
 
 def read_jobs(path: str) -> list:
