@@ -100,8 +100,12 @@ class RayVerifier:
         ray = import_ray()
         self._ray = ray
         if not ray.is_initialized():
-            ray.init(address=None if address == "local" else address, log_to_driver=False,
-                     configure_logging=False)
+            try:
+                ray.init(address=None if address == "local" else address, log_to_driver=False,
+                         configure_logging=False)
+            except (ConnectionError, RuntimeError, ValueError) as e:
+                raise UserError(f"cannot connect to the Ray cluster at {address!r}: {_first_line(e)} (start one with "
+                                "`ray start --head`, or give its address, or `local`)") from None
         self.progress = progress
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
@@ -224,6 +228,19 @@ class RayVerifier:
                 node.in_flight[node.actor.check.remote(jobs)] = batch
 
     def _dispatch(self) -> None:
+        try:
+            self._dispatch_loop()
+        except Exception as e:  # e.g. the cluster went away: nobody may wait forever
+            with self._cond:
+                self._death = f"the Ray verifier stopped: {_first_line(e)}"
+                pending = [item for q in self._queues.values() for item in q]
+                pending += [item for n in self.nodes for items in n.in_flight.values() for item in items]
+                self._queues.clear()
+            for item in pending:
+                if not item.future.done():
+                    item.future.set_exception(UserError(self._death))
+
+    def _dispatch_loop(self) -> None:
         ray = self._ray
         while True:
             with self._cond:
