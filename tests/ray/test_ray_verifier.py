@@ -61,6 +61,9 @@ def test_headers_are_routed_so_that_each_node_imports_few(cluster):
         v.nodes[1].alive = False  # one node only: it drains one header, then the other
         assert all(x.passed for x in v.verify_many(jobs))
         assert v.stats()["header_imports_by_node"][0] == 2
+        # now it serves both: it still drains the header it works on before switching (one more import)
+        assert all(x.passed for x in v.verify_many([job(i + 20, j.proof, header=j.header) for i, j in enumerate(jobs)]))
+        assert v.stats()["header_imports_by_node"][0] == 3
 
 
 def test_verdicts_match_the_in_process_pool(cluster):
