@@ -8,7 +8,7 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from support.served import HEADER, Served, job
+from support.served import Served, job
 from theoremllama.errors import UserError
 from theoremllama.serve.app import Limits
 from theoremllama.serve.client import RemoteVerifier

@@ -23,6 +23,7 @@ error and no error message and no sorries", holds exactly when `verdict.passed` 
 
 from __future__ import annotations
 
+import re
 from enum import Enum
 
 from pydantic import BaseModel, Field, model_validator
@@ -31,8 +32,6 @@ from theoremllama.lean.job import VerifyJob
 from theoremllama.lean.policy import describe, find_forbidden
 from theoremllama.lean.syntax import line_col, mask, top_level_assign
 from theoremllama.lean.verdict import Verdict
-
-import re
 
 _IMPORT_LINE = re.compile(r"import(?![\w.'!?])")
 _DECL = re.compile(r"(?<![\w.'])(?:theorem|lemma)(?![\w'])")
