@@ -8,5 +8,5 @@ PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -c constraints.txt "torch==2.13.0"
-.venv/bin/python -m pip install -q -c constraints.txt -e ".[llm,train,report,dev]"
+.venv/bin/python -m pip install -q -c constraints.txt -e ".[llm,train,report,serve,ray,dev]"
 echo "installed: $(.venv/bin/theoremllama --version)"

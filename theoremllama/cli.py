@@ -17,6 +17,7 @@ from theoremllama.errors import UserError
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "setup-lean": ("theoremllama.lean.setup", "install elan, fetch the Mathlib cache, build the Lean REPL"),
     "verify": ("theoremllama.lean.cli", "check proofs with the Lean REPL pool and write one verdict per proof"),
+    "serve": ("theoremllama.serve.cli", "serve the verifier over HTTP (native /verify and kimina-compatible /api/check)"),
     "data": ("theoremllama.data.cli", "datasets: extract theorems from a Lean repo, convert, dedup, split"),
     "bootstrap": ("theoremllama.bootstrap.cli", "NL-FL bootstrapping: theorem records -> OBT dataset"),
     "train": ("theoremllama.train.cli", "SFT a prover with DeepSpeed (block training, curriculum)"),

@@ -63,6 +63,10 @@ class VerifyConfig:
     """Seconds per proof (counted after the header import)."""
     header_timeout: float = 600.0
     """Seconds for importing a header (`import Mathlib`) in a fresh REPL."""
+    url: str | None = None
+    """Check on a `theoremllama serve` at this URL (key: $THEOREMLLAMA_API_KEY) instead of here."""
+    ray: str | None = None
+    """Check on a Ray cluster (its address, or "auto"): one pool per node."""
 
 
 @dataclass

