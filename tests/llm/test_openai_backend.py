@@ -11,7 +11,8 @@ import pytest
 
 from support.openai_server import Fault, ScriptedOpenAIServer
 from theoremllama.errors import UserError
-from theoremllama.llm import Sampling, make_generator
+from theoremllama.llm import Sampling
+from theoremllama.llm.factory import make_generator
 from theoremllama.llm.openai_backend import GenerationError, OpenAIGenerator
 
 
