@@ -5,6 +5,7 @@ concurrency limit are exercised for real.
 """
 
 import asyncio
+import threading
 import time
 
 import pytest
@@ -154,3 +155,21 @@ def test_stream_consumer_stopping_early_cancels_the_rest():
         assert next(stream) == (0, ["0p"])
         stream.close()
         assert time.monotonic() - start < 3.0
+
+
+def test_stream_end_is_race_free_when_the_consumer_thread_is_slow(monkeypatch):
+    """Regression: the consumer used to ask the helper thread's loop to cancel after that loop
+    could already be closed ("Event loop is closed"). The sleep below stands in for a consumer
+    thread descheduled at that moment on a busy machine (timing injection, not a mock)."""
+    schedule = asyncio.BaseEventLoop.call_soon_threadsafe
+
+    def descheduled_first(loop, *args, **kwargs):
+        if threading.current_thread() is threading.main_thread():
+            time.sleep(0.05)
+        return schedule(loop, *args, **kwargs)
+
+    monkeypatch.setattr(asyncio.BaseEventLoop, "call_soon_threadsafe", descheduled_first)
+    with ScriptedOpenAIServer(echo) as server:
+        gen = fast(server)
+        for _ in range(8):
+            assert list(gen.generate_stream(["ab"], Sampling())) == [(0, ["ba"])]
