@@ -173,3 +173,23 @@ def test_stream_end_is_race_free_when_the_consumer_thread_is_slow(monkeypatch):
         gen = fast(server)
         for _ in range(8):
             assert list(gen.generate_stream(["ab"], Sampling())) == [(0, ["ba"])]
+
+
+def test_server_and_key_from_the_environment(monkeypatch):
+    with ScriptedOpenAIServer(echo) as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-env")
+        assert OpenAIGenerator("m").generate(["ab"], Sampling()) == [["ba"]]
+        assert server.headers[0]["Authorization"] == "Bearer sk-env"
+
+
+def test_choice_without_text_is_retried_and_a_long_retry_after_is_not():
+    replies = iter([Fault(malformed=True, body='{"choices": [{"index": 0}]}'), "fine"])
+    with ScriptedOpenAIServer(lambda body: next(replies)) as server:
+        assert fast(server).generate(["p"], Sampling()) == [["fine"]]
+        assert len(server.requests) == 2
+    # A server asking for more than two minutes is not waited for (the SDK's rule): one attempt.
+    with ScriptedOpenAIServer(lambda body: Fault(status=429, retry_after=600)) as server:
+        with pytest.raises(GenerationError, match="after 1 attempt .*HTTP 429"):
+            fast(server).generate(["p"], Sampling())
+        assert len(server.requests) == 1

@@ -263,23 +263,26 @@ class OpenAIGenerator(Generator):
                 last = str(e)
             except (json.JSONDecodeError, openai.APIResponseValidationError) as e:
                 last = f"malformed reply ({type(e).__name__}: {e})"
-            except openai.APIStatusError as e:
-                raise GenerationError(self._status_message(request, e)) from None
-            except (openai.APITimeoutError, openai.APIConnectionError) as e:
-                raise GenerationError(f"{self._url(request)}: no valid reply after {self.max_retries + 1} "
-                                      f"attempts (last: {type(e).__name__}: {e})") from None
+            except (openai.APIStatusError, openai.APITimeoutError, openai.APIConnectionError) as e:
+                raise GenerationError(self._failure(request, e)) from None
             if attempt < self.max_retries:
                 await asyncio.sleep(_backoff(self.backoff_base, self.backoff_max, attempt))
         raise GenerationError(f"{self._url(request)}: no valid reply after {self.max_retries + 1} attempts "
                               f"(last: {last})")
 
-    def _status_message(self, request: dict, e: openai.APIStatusError) -> str:
-        status, text = e.status_code, e.response.text[:300]
-        if status in (408, 409, 429) or status >= 500:  # the SDK has retried these
-            return (f"{self._url(request)}: no valid reply after {self.max_retries + 1} attempts "
-                    f"(last: HTTP {status}: {text})")
-        hint = f" (check the API key in ${self.api_key_env})" if status in (401, 403) else ""
-        return f"{self._url(request)}: HTTP {status}{hint}: {text}"
+    def _failure(self, request: dict, e: openai.APIError) -> str:
+        """One line for a request the SDK gave up on: a status the caller must fix (401, 404, ...)
+        or the last of its attempts (the SDK numbers them in a request header)."""
+        if isinstance(e, openai.APIStatusError):
+            status, text = e.status_code, e.response.text[:300]
+            if not (status in (408, 409, 429) or status >= 500):  # not retried: the caller's mistake
+                hint = f" (check the API key in ${self.api_key_env})" if status in (401, 403) else ""
+                return f"{self._url(request)}: HTTP {status}{hint}: {text}"
+            last, sent = f"HTTP {status}: {text}", e.response.request
+        else:
+            last, sent = f"{type(e).__name__}: {e}", e.request
+        attempts = int(sent.headers.get("x-stainless-retry-count", self.max_retries)) + 1
+        return f"{self._url(request)}: no valid reply after {attempts} attempt{'s' * (attempts != 1)} (last: {last})"
 
     def _texts(self, reply, *, chat: bool) -> list[str]:
         """The completions of a parsed reply, in choice order; usage counted."""
