@@ -5,6 +5,7 @@ concurrency limit are exercised for real.
 """
 
 import asyncio
+import gc
 import threading
 import time
 
@@ -15,6 +16,10 @@ from theoremllama.errors import UserError
 from theoremllama.llm import Sampling
 from theoremllama.llm.factory import make_generator
 from theoremllama.llm.openai_backend import GenerationError, OpenAIGenerator
+
+# A failure in the stream's helper thread, or an exception nobody could catch, fails the test.
+pytestmark = [pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning"),
+              pytest.mark.filterwarnings("error::pytest.PytestUnraisableExceptionWarning")]
 
 
 def echo(body):
@@ -193,3 +198,24 @@ def test_choice_without_text_is_retried_and_a_long_retry_after_is_not():
         with pytest.raises(GenerationError, match="after 1 attempt .*HTTP 429"):
             fast(server).generate(["p"], Sampling())
         assert len(server.requests) == 1
+
+
+def test_rejected_key_names_its_variable_and_is_not_retried():
+    with ScriptedOpenAIServer(lambda body: Fault(status=403)) as server:
+        with pytest.raises(GenerationError, match=r"HTTP 403 \(check the API key in \$MY_KEY\)"):
+            fast(server, api_key_env="MY_KEY").generate(["p"], Sampling())
+        assert len(server.requests) == 1
+
+
+def test_stream_raises_the_failure_and_stopping_early_leaves_nothing_pending(caplog):
+    with ScriptedOpenAIServer(lambda body: Fault(status=401)) as server:
+        with pytest.raises(GenerationError, match="HTTP 401"):
+            list(fast(server).generate_stream(["a", "b"], Sampling()))
+    slow_but_p0 = lambda body: 0.0 if body["messages"][-1]["content"] == "p0" else 5.0  # noqa: E731
+    with ScriptedOpenAIServer(echo, latency=slow_but_p0) as server:
+        stream = fast(server).generate_stream([f"p{i}" for i in range(4)], Sampling())
+        assert next(stream) == (0, ["0p"])
+        stream.close()
+        del stream
+        gc.collect()  # a task left pending on the closed loop is reported when it is collected
+    assert not [r for r in caplog.records if r.name == "asyncio"], [r.getMessage() for r in caplog.records]

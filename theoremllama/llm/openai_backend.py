@@ -181,10 +181,13 @@ class OpenAIGenerator(Generator):
         results: queue.Queue = queue.Queue()
         done = object()
 
-        async def produce() -> None:
+        async def stream() -> None:  # the part that the consumer may cancel
+            async for item in self.astream(prompts, sampling):
+                results.put(item)
+
+        async def produce(streaming: asyncio.Task) -> None:  # ... but never the clean-up after it
             try:
-                async for item in self.astream(prompts, sampling):
-                    results.put(item)
+                await streaming
             except asyncio.CancelledError:
                 pass  # the consumer stopped early
             except BaseException as e:  # hand the failure to the consuming thread
@@ -194,9 +197,10 @@ class OpenAIGenerator(Generator):
                 results.put(done)
 
         # This thread creates the loop and closes it only after the helper thread has finished, so
-        # the loop is open whenever this thread asks it to cancel the producer.
+        # the loop is open whenever this thread asks it to cancel the streaming.
         loop = asyncio.new_event_loop()
-        producer = loop.create_task(produce())
+        streaming = loop.create_task(stream())
+        producer = loop.create_task(produce(streaming))
         thread = threading.Thread(target=_run_to_end, args=(loop, producer), name="openai-stream", daemon=True)
         thread.start()
         try:
@@ -205,7 +209,7 @@ class OpenAIGenerator(Generator):
                     raise item
                 yield item
         finally:
-            loop.call_soon_threadsafe(producer.cancel)  # a no-op when it has finished
+            loop.call_soon_threadsafe(streaming.cancel)  # a no-op when it has finished
             thread.join()
             loop.close()
 
