@@ -219,3 +219,19 @@ def test_stream_raises_the_failure_and_stopping_early_leaves_nothing_pending(cap
         del stream
         gc.collect()  # a task left pending on the closed loop is reported when it is collected
     assert not [r for r in caplog.records if r.name == "asyncio"], [r.getMessage() for r in caplog.records]
+
+
+def test_async_stream_stopped_early_leaves_no_request_running():
+    slow_but_p0 = lambda body: 0.0 if body["messages"][-1]["content"] == "p0" else 5.0  # noqa: E731
+
+    async def stop_after_first(gen):
+        stream = gen.astream(["p0", "p1", "p2"], Sampling())
+        first = await stream.__anext__()
+        await stream.aclose()
+        running = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        await gen.aclose()
+        return first, running
+
+    with ScriptedOpenAIServer(echo, latency=slow_but_p0) as server:
+        first, running = asyncio.run(stop_after_first(fast(server)))
+    assert first == (0, ["0p"]) and running == []

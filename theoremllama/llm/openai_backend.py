@@ -135,9 +135,10 @@ class OpenAIGenerator(Generator):
         try:
             for next_done in asyncio.as_completed(tasks):
                 yield await next_done
-        finally:
+        finally:  # the consumer stopped early (or one failed): the rest end before this returns
             for t in tasks:
                 t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     async def agenerate_one(self, prompt: Prompt, sampling: Sampling) -> list[str]:
         """Exactly `sampling.n` completions of one prompt (asking again if the server sends fewer)."""
@@ -307,16 +308,12 @@ class OpenAIGenerator(Generator):
 
 
 def _run_to_end(loop: asyncio.AbstractEventLoop, task: asyncio.Task) -> None:
-    """Run `task` on `loop` in this thread, then wind down what it left (as `asyncio.run` does,
-    except closing the loop: its creator does that)."""
+    """Run `task` on `loop` in this thread, then shut down what `asyncio.run` would (async
+    generators, the default executor used by DNS lookups); closing the loop is left to its creator."""
     asyncio.set_event_loop(loop)
     try:
         loop.run_until_complete(task)
     finally:
-        leftovers = asyncio.all_tasks(loop)
-        for t in leftovers:
-            t.cancel()
-        loop.run_until_complete(asyncio.gather(*leftovers, return_exceptions=True))
         loop.run_until_complete(loop.shutdown_asyncgens())
         loop.run_until_complete(loop.shutdown_default_executor())
         asyncio.set_event_loop(None)
