@@ -35,6 +35,9 @@ from theoremllama.llm.base import Generator, Prompt, Sampling, Usage
 DEFAULT_BASE_URL = "http://localhost:8000/v1"
 """`vllm serve`'s address, used when neither `base_url` nor `$OPENAI_BASE_URL` is given."""
 
+_NO_KEY = "no-key"
+"""The SDK refuses to start without a key: with none, this stands in and no header is sent."""
+
 
 class GenerationError(UserError):
     """The server could not produce an answer (after retries, or a non-retryable reply)."""
@@ -242,10 +245,9 @@ class OpenAIGenerator(Generator):
         loop = asyncio.get_running_loop()
         if self._loop is not loop or self._client is None:
             key = os.environ.get(self.api_key_env, "") if self.api_key_env else ""
-            # The SDK refuses to start without a key; with none, `_request` omits the header.
             # Its aiohttp transport is the one it recommends for many concurrent requests (httpx
             # also resolves host names on worker threads: concurrent requests leave out of order).
-            client = _Client(api_key=key or "no-key", base_url=self.base_url, max_retries=self.max_retries,
+            client = _Client(api_key=key or _NO_KEY, base_url=self.base_url, max_retries=self.max_retries,
                              timeout=self.timeout, http_client=openai.DefaultAioHttpClient())
             client.backoff_base, client.backoff_max = self.backoff_base, self.backoff_max
             self._client, self._semaphore, self._loop = client, asyncio.Semaphore(self.concurrency), loop
@@ -254,13 +256,14 @@ class OpenAIGenerator(Generator):
     async def _request(self, request: dict) -> list[str]:
         """The texts of one reply. The SDK retries failed requests; this retries malformed replies."""
         client, semaphore = self._state()
-        key_sent = bool(self.api_key_env and os.environ.get(self.api_key_env))
-        options = {"extra_headers": None if key_sent else {"Authorization": openai.Omit()},
+        options = {"extra_headers": {"Authorization": openai.Omit()} if client.api_key == _NO_KEY else None,
                    "extra_body": self.extra_body or None}
         create = client.chat.completions.create if "messages" in request else client.completions.create
         last = ""
         for attempt in range(self.max_retries + 1):
             try:
+                # The slot stays taken while the SDK waits to retry: under rate limits, fewer
+                # requests in flight is what the server asks for.
                 async with semaphore:
                     reply = await create(model=self.model, **request, **options)
                 return self._texts(reply, chat="messages" in request)
