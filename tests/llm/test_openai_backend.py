@@ -235,3 +235,15 @@ def test_async_stream_stopped_early_leaves_no_request_running():
     with ScriptedOpenAIServer(echo, latency=slow_but_p0) as server:
         first, running = asyncio.run(stop_after_first(fast(server)))
     assert first == (0, ["0p"]) and running == []
+
+
+def test_concurrent_requests_leave_in_prompt_order():
+    """Servers schedule in arrival order (vLLM: first come, first served), so prompt order is the
+    order of work; checked over fresh clients, whose first requests used to race."""
+    with ScriptedOpenAIServer(echo) as server:
+        prompts = [f"p{i}" for i in range(8)]
+        for _ in range(5):
+            server.requests.clear()
+            fast(server).generate(prompts, Sampling())
+            assert [r["messages"][0]["content"] for r in server.requests] == prompts
+
