@@ -242,7 +242,7 @@ def test_concurrent_requests_leave_in_prompt_order():
     order of work; checked over fresh clients, whose first requests used to race."""
     with ScriptedOpenAIServer(echo) as server:
         prompts = [f"p{i}" for i in range(8)]
-        for _ in range(5):
+        for _ in range(10):
             server.requests.clear()
             fast(server).generate(prompts, Sampling())
             assert [r["messages"][0]["content"] for r in server.requests] == prompts
