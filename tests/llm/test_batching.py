@@ -4,7 +4,8 @@ HF generator driven from async code through BatchingGenerator."""
 import asyncio
 import threading
 
-from theoremllama.llm import Sampling, make_generator
+from theoremllama.llm import Sampling
+from theoremllama.llm.factory import make_generator
 from theoremllama.llm.batching import BatchingGenerator, MicroBatcher, as_async
 
 

@@ -1,7 +1,8 @@
 """HFGenerator with a tiny randomly initialised Llama and a tokenizer trained in-process
 (no hub access): batching with left padding, chat templates, stop strings, seeds."""
 
-from theoremllama.llm import Sampling, make_generator
+from theoremllama.llm import Sampling
+from theoremllama.llm.factory import make_generator
 
 
 def test_batched_left_padding_matches_one_by_one(tiny_model_dir):

@@ -5,14 +5,21 @@ concurrency limit are exercised for real.
 """
 
 import asyncio
+import gc
+import threading
 import time
 
 import pytest
 
 from support.openai_server import Fault, ScriptedOpenAIServer
 from theoremllama.errors import UserError
-from theoremllama.llm import Sampling, make_generator
+from theoremllama.llm import Sampling
+from theoremllama.llm.factory import make_generator
 from theoremllama.llm.openai_backend import GenerationError, OpenAIGenerator
+
+# A failure in the stream's helper thread, or an exception nobody could catch, fails the test.
+pytestmark = [pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning"),
+              pytest.mark.filterwarnings("error::pytest.PytestUnraisableExceptionWarning")]
 
 
 def echo(body):
@@ -153,3 +160,90 @@ def test_stream_consumer_stopping_early_cancels_the_rest():
         assert next(stream) == (0, ["0p"])
         stream.close()
         assert time.monotonic() - start < 3.0
+
+
+def test_stream_end_is_race_free_when_the_consumer_thread_is_slow(monkeypatch):
+    """Regression: the consumer used to ask the helper thread's loop to cancel after that loop
+    could already be closed ("Event loop is closed"). The sleep below stands in for a consumer
+    thread descheduled at that moment on a busy machine (timing injection, not a mock)."""
+    schedule = asyncio.BaseEventLoop.call_soon_threadsafe
+
+    def descheduled_first(loop, *args, **kwargs):
+        if threading.current_thread() is threading.main_thread():
+            time.sleep(0.05)
+        return schedule(loop, *args, **kwargs)
+
+    monkeypatch.setattr(asyncio.BaseEventLoop, "call_soon_threadsafe", descheduled_first)
+    with ScriptedOpenAIServer(echo) as server:
+        gen = fast(server)
+        for _ in range(8):
+            assert list(gen.generate_stream(["ab"], Sampling())) == [(0, ["ba"])]
+
+
+def test_server_and_key_from_the_environment(monkeypatch):
+    with ScriptedOpenAIServer(echo) as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-env")
+        assert OpenAIGenerator("m").generate(["ab"], Sampling()) == [["ba"]]
+        assert server.headers[0]["Authorization"] == "Bearer sk-env"
+
+
+def test_choice_without_text_is_retried_and_a_long_retry_after_is_not():
+    replies = iter([Fault(malformed=True, body='{"choices": [{"index": 0}]}'), "fine"])
+    with ScriptedOpenAIServer(lambda body: next(replies)) as server:
+        assert fast(server).generate(["p"], Sampling()) == [["fine"]]
+        assert len(server.requests) == 2
+    # A server asking for more than two minutes is not waited for (the SDK's rule): one attempt.
+    with ScriptedOpenAIServer(lambda body: Fault(status=429, retry_after=600)) as server:
+        with pytest.raises(GenerationError, match="after 1 attempt .*HTTP 429"):
+            fast(server).generate(["p"], Sampling())
+        assert len(server.requests) == 1
+
+
+def test_rejected_key_names_its_variable_and_is_not_retried():
+    with ScriptedOpenAIServer(lambda body: Fault(status=403)) as server:
+        with pytest.raises(GenerationError, match=r"HTTP 403 \(check the API key in \$MY_KEY\)"):
+            fast(server, api_key_env="MY_KEY").generate(["p"], Sampling())
+        assert len(server.requests) == 1
+
+
+def test_stream_raises_the_failure_and_stopping_early_leaves_nothing_pending(caplog):
+    with ScriptedOpenAIServer(lambda body: Fault(status=401)) as server:
+        with pytest.raises(GenerationError, match="HTTP 401"):
+            list(fast(server).generate_stream(["a", "b"], Sampling()))
+    slow_but_p0 = lambda body: 0.0 if body["messages"][-1]["content"] == "p0" else 5.0  # noqa: E731
+    with ScriptedOpenAIServer(echo, latency=slow_but_p0) as server:
+        stream = fast(server).generate_stream([f"p{i}" for i in range(4)], Sampling())
+        assert next(stream) == (0, ["0p"])
+        stream.close()
+        del stream
+        gc.collect()  # a task left pending on the closed loop is reported when it is collected
+    assert not [r for r in caplog.records if r.name == "asyncio"], [r.getMessage() for r in caplog.records]
+
+
+def test_async_stream_stopped_early_leaves_no_request_running():
+    slow_but_p0 = lambda body: 0.0 if body["messages"][-1]["content"] == "p0" else 5.0  # noqa: E731
+
+    async def stop_after_first(gen):
+        stream = gen.astream(["p0", "p1", "p2"], Sampling())
+        first = await stream.__anext__()
+        await stream.aclose()
+        running = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        await gen.aclose()
+        return first, running
+
+    with ScriptedOpenAIServer(echo, latency=slow_but_p0) as server:
+        first, running = asyncio.run(stop_after_first(fast(server)))
+    assert first == (0, ["0p"]) and running == []
+
+
+def test_concurrent_requests_leave_in_prompt_order():
+    """Servers schedule in arrival order (vLLM: first come, first served), so prompt order is the
+    order of work; checked over fresh clients, whose first requests used to race."""
+    with ScriptedOpenAIServer(echo) as server:
+        prompts = [f"p{i}" for i in range(8)]
+        for _ in range(10):
+            server.requests.clear()
+            fast(server).generate(prompts, Sampling())
+            assert [r["messages"][0]["content"] for r in server.requests] == prompts
+

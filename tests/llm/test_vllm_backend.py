@@ -5,7 +5,7 @@ import importlib.util
 import pytest
 
 from theoremllama.errors import UserError
-from theoremllama.llm import make_generator
+from theoremllama.llm.factory import make_generator
 
 
 @pytest.mark.skipif(importlib.util.find_spec("vllm") is not None, reason="vllm is installed")

@@ -18,6 +18,11 @@ giving them (to make some prompts finish later than others).
 
 A responder returning one string answers every one of the `n` choices with it; a list gives one
 choice per item (a shorter list than `n` tests the client's top-up); a `Fault` scripts an error.
+
+The reply shapes are those of vLLM's OpenAI-compatible server (`ChatCompletionResponse`,
+`CompletionResponse` and `ErrorResponse` in vllm-project/vllm `vllm/entrypoints/openai/protocol.py`),
+which match the `openai` SDK's `ChatCompletion` and `Completion` types. aiohttp serves them: it is
+already installed as the SDK's HTTP transport.
 """
 
 from __future__ import annotations

@@ -261,7 +261,7 @@ def run_bootstrap(config: BootstrapConfig, *, generator=None, bank: ExampleBank 
     `generator`, `bank` and `verifier` default to what the config describes (tests and
     benchmarks pass their own)."""
     from theoremllama.data.jsonl import JsonlWriter, atomic_write_jsonl, atomic_write_text, read_jsonl
-    from theoremllama.llm.base import make_generator
+    from theoremllama.llm.factory import make_generator
     from theoremllama.llm.batching import as_async
 
     started = time.monotonic()

@@ -188,7 +188,7 @@ def _write_config(path: Path, config: EvalConfig) -> None:
 
 
 def _generator(config: EvalConfig):
-    from theoremllama.llm.base import make_generator
+    from theoremllama.llm.factory import make_generator
 
     return make_generator(dict(config.llm))
 

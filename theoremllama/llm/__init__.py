@@ -1,3 +1,7 @@
-"""Text generation backends (OpenAI-compatible server, vLLM, HF transformers) and retrieval."""
+"""Text generation backends (OpenAI-compatible server, vLLM, HF transformers) and retrieval.
 
-from theoremllama.llm.base import Generator, Sampling, make_generator  # noqa: F401
+The interface is in `base` (light: configs import `Sampling` from here); `factory.make_generator`
+builds a backend and imports them all, with the `openai` SDK (the `llm` extra).
+"""
+
+from theoremllama.llm.base import Generator, Prompt, Sampling, Usage  # noqa: F401

@@ -1,6 +1,6 @@
-"""The one generation interface every stage uses.
+"""The one generation interface every stage uses (the backends implement it; build one with
+`theoremllama.llm.factory.make_generator`).
 
-    gen = make_generator({"backend": "openai", "model": "...", "base_url": "..."})
     outs = gen.generate(prompts, Sampling(n=4, temperature=0.7))   # outs[i][j]: j-th sample of prompt i
 
 A prompt is either a plain string (completion-style) or a list of chat messages
@@ -50,20 +50,3 @@ class Generator(abc.ABC):
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release resources (connections, GPU memory)."""
 
-
-def make_generator(config: dict) -> Generator:
-    """Build a generator from a config mapping with a `backend` key (`openai`, `vllm`, `hf`)."""
-    from theoremllama.errors import UserError
-
-    backend = (config or {}).get("backend")
-    options = {k: v for k, v in config.items() if k != "backend"}
-    if backend == "openai":
-        from theoremllama.llm.openai_backend import OpenAIGenerator
-        return OpenAIGenerator(**options)
-    if backend == "vllm":
-        from theoremllama.llm.vllm_backend import VLLMGenerator
-        return VLLMGenerator(**options)
-    if backend == "hf":
-        from theoremllama.llm.hf_backend import HFGenerator
-        return HFGenerator(**options)
-    raise UserError(f"unknown LLM backend {backend!r}: expected one of 'openai', 'vllm', 'hf'")
