@@ -40,3 +40,38 @@ TINY_MODEL = {"model_type": "llama", "hidden_size": 32, "intermediate_size": 64,
               "tie_word_embeddings": True}
 
 
+
+
+# Whole proofs as single tokens: a tiny random model whose completions are one token each
+# (everything else suppressed at generation) writes a proof the REPL double accepts, rejects,
+# refuses as forbidden, or crashes on.
+PROOF_TOKENS = ["by norm_num", "by double_error", "by double_crash", "by sorry"]
+
+
+def build_proof_vocab_model(out: Path, seed: int = 0) -> list[int]:
+    """Save a tiny random Llama and a word-level tokenizer (Llama-3-style chat template) to `out`;
+    return the ids of every token that is not a whole proof (to suppress at generation)."""
+    import torch
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+    from theoremllama.train.tiny_tokenizer import CHAT_TEMPLATE, SPECIAL_TOKENS
+
+    words = ["[UNK]", "theorem", "x", ":", ":=", "lean4", "```"]
+    tok = Tokenizer(models.WordLevel({w: i for i, w in enumerate(words)}, unk_token="[UNK]"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]")
+    fast.add_special_tokens({"bos_token": "<|begin_of_text|>", "eos_token": "<|eot_id|>", "pad_token": "<|pad|>",
+                             "additional_special_tokens": [t for t in SPECIAL_TOKENS if t not in
+                                                           ("<|begin_of_text|>", "<|eot_id|>", "<|pad|>")]})
+    fast.add_tokens(PROOF_TOKENS)
+    fast.chat_template = CHAT_TEMPLATE
+    fast.save_pretrained(out)
+    torch.manual_seed(seed)
+    config = LlamaConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2,
+                         num_key_value_heads=2, vocab_size=len(fast), max_position_embeddings=2048,
+                         bos_token_id=fast.bos_token_id, eos_token_id=fast.eos_token_id,
+                         pad_token_id=fast.pad_token_id, tie_word_embeddings=True)
+    LlamaForCausalLM(config).save_pretrained(out)
+    proof_ids = set(fast.convert_tokens_to_ids(PROOF_TOKENS))
+    return [i for i in range(len(fast)) if i not in proof_ids]
