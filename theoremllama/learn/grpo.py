@@ -75,8 +75,9 @@ def grpo_arguments(config: RLConfig):
         raise UserError(f"config key 'grpo': {e}") from None
 
 
-def train(config: RLConfig, *, verifier=None) -> Path:
-    """Run (or resume) GRPO; returns the directory of the final model."""
+def train(config: RLConfig, *, verifier=None, callbacks=None) -> Path:
+    """Run (or resume) GRPO; returns the directory of the final model. `verifier` may be shared
+    (default: from the config); `callbacks` are extra `transformers.TrainerCallback`s."""
     import transformers
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import GRPOTrainer
@@ -124,7 +125,7 @@ def train(config: RLConfig, *, verifier=None) -> Path:
     try:
         trainer = GRPOTrainer(model=model, reward_funcs=[reward], args=args,
                               train_dataset=build_dataset(problems, config.prompt), processing_class=tokenizer,
-                              peft_config=peft_config)
+                              peft_config=peft_config, callbacks=callbacks)
         if resume is not None:
             log.info("resuming from %s", resume)
         trainer.train(resume_from_checkpoint=str(resume) if resume else None)
