@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from support.learning import FAKE_REPL, build_proof_vocab_model, problem, write_jsonl
+from support.learning import FAKE_REPL, ROOT, build_proof_vocab_model, problem, write_jsonl
 from theoremllama.cli import main
 
 pytestmark = pytest.mark.slow
@@ -101,3 +101,46 @@ def test_held_out_problems_are_refused(tmp_path, capsys):
     (tmp_path / "g.yaml").write_text(yaml.safe_dump(cfg))
     assert main(["rl", "--config", str(tmp_path / "g.yaml")]) == 2
     assert "held out by name" in capsys.readouterr().err
+
+
+def test_deepspeed_zero2_lora_killed_and_resumed(tmp_path):
+    """Real DeepSpeed ZeRO-2 (CPU accelerator) with LoRA adapters, in a subprocess; SIGKILLed once
+    it has saved checkpoint-2, then resumed: every step's completions are logged exactly once."""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    suppress = build_proof_vocab_model(tmp_path / "model")
+    out = tmp_path / "out"
+    cfg = {"problems": str(write_jsonl(tmp_path / "p.jsonl", [problem(f"q{k}", k) for k in range(1, 5)])),
+           "model": str(tmp_path / "model"), "output_dir": str(out), "deepspeed": str(ROOT / "train" / "ds_zero2.json"),
+           "lora": {"r": 4, "alpha": 8, "target_modules": ["q_proj", "v_proj"]}, "precision": "fp32",
+           "verifier": {"repl_cmd": FAKE_REPL, "workers": 2, "timeout": 20},
+           "grpo": {"num_generations": 4, "per_device_train_batch_size": BATCH, "max_completion_length": 1,
+                    "max_steps": 4, "logging_steps": 1, "learning_rate": 1e-2, "save_steps": 1,
+                    "generation_kwargs": {"suppress_tokens": suppress}}}
+    (tmp_path / "g.yaml").write_text(yaml.safe_dump(cfg))
+    command = [sys.executable, "-m", "theoremllama.cli", "rl", "--config", str(tmp_path / "g.yaml")]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    for k in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
+        env.pop(k, None)
+    proc = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 120
+        while not (out / "checkpoint-2" / "trainer_state.json").is_file():
+            assert proc.poll() is None, proc.stderr.read().decode()[-3000:]
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # the trainer and its REPL workers
+        proc.wait()
+    assert not (out / "final").exists()
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "resuming from" in done.stderr and "checkpoint-" in done.stderr
+    steps = [r["step"] for r in _rewards(out)]
+    assert sorted(steps) == [s for s in range(1, 5) for _ in range(BATCH)]
+    assert (out / "final" / "adapter_model.safetensors").is_file()  # LoRA: the adapter
+    assert (out / "checkpoint-4" / "global_step4").is_dir()  # DeepSpeed's own state
