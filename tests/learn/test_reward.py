@@ -72,3 +72,18 @@ def test_verifier_exceptions_are_failures_not_wrong_proofs():
     rewards, metrics, extra = _call(LeanReward(PROBLEMS, _Broken()), COMPLETIONS[:3], NAMES[:3])
     assert rewards == [0.0, 0.0, 0.0] and extra["verdict"] == ["verifier_error"] * 3
     assert metrics["lean/failures"] == 1.0 and metrics["lean/wrong"] == 0.0
+
+
+def test_grpo_prompts_are_the_sft_and_eval_format():
+    from theoremllama.eval.prompts import build_prompt
+    from theoremllama.learn.grpo import build_dataset
+    from theoremllama.train.prompt import SYSTEM_PROMPT, build_instruction
+
+    rows = build_dataset(PROBLEMS, "nl").to_list()
+    assert [r["problem"] for r in rows] == ["a", "b"]
+    assert rows[0]["prompt"] == build_prompt(PROBLEMS[0], [], "nl")
+    assert [m["role"] for m in rows[0]["prompt"]] == ["system", "user"]
+    assert rows[0]["prompt"][0]["content"] == SYSTEM_PROMPT
+    assert rows[1]["prompt"][1]["content"] == build_instruction(
+        "Informal statement:\nShow that x + x = 4 when x = 2.\n\nInformal proof:\nSubstitute and compute.",
+        "theorem b (x : ℕ) (h : x = 2) : x + x = 4 :=")

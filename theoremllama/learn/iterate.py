@@ -199,7 +199,9 @@ def _prove(config: IterateConfig, r: int, todo: list[Problem], kept: list[Verifi
     finally:
         attempts.close()
         if generator is not None:
-            generator.close()  # free GPU memory before training
+            generator.close()
+            generator = None
+            _release_gpu_memory()  # the training subprocess needs the GPUs the generator held
     return {"model": model, "problems": run.problems, "attempts": len(recorded),
             "passed": sum(a.passed for a in recorded),
             "reasons": dict(sorted(Counter(a.reason for a in recorded).items()))}
@@ -248,6 +250,16 @@ def _train(config: IterateConfig, r: int, base, kept: list[VerifiedProof], probl
                         "rerun the same command to resume from the last checkpoint")
     return {"sft_rows": len(rows), "verified_rows": len(rows) - len(base), "train_dir": str(rd / "train"),
             "checkpoint": str(final.resolve())}
+
+
+def _release_gpu_memory() -> None:
+    import gc
+    import sys
+
+    gc.collect()
+    torch = sys.modules.get("torch")  # only if a backend imported it
+    if torch is not None and torch.cuda.is_available():
+        torch.cuda.empty_cache()
 
 
 def _write_rounds(config: IterateConfig, rounds: list[dict]) -> None:
