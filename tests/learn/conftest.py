@@ -26,12 +26,12 @@ def tokenizer_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_recipe(tmp_path_factory, tokenizer_dir) -> Path:
-    """train/tiny_cpu.yaml made smaller still: 3 steps, a checkpoint every step, no DeepSpeed."""
+    """train/tiny_cpu.yaml made smaller still: 6 steps, a checkpoint every 2, no DeepSpeed."""
     cfg = yaml.safe_load((ROOT / "train" / "tiny_cpu.yaml").read_text())
     cfg["model"] = {"from_config": dict(TINY_MODEL)}
     cfg.update(tokenizer=str(tokenizer_dir), data="unused", output_dir="unused", deepspeed=None,
                max_seq_len=256, block_training=False)
-    cfg["trainer"].update(max_steps=3, save_steps=1, per_device_train_batch_size=2, save_total_limit=None)
+    cfg["trainer"].update(max_steps=6, save_steps=2, per_device_train_batch_size=2, save_total_limit=None)
     path = tmp_path_factory.mktemp("recipe") / "tiny.yaml"
     path.write_text(yaml.safe_dump(cfg, sort_keys=False))
     return path

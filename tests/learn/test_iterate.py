@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import threading
 import time
@@ -63,6 +64,7 @@ class Model:
         self.fail_after: int | None = None
         self.answered = 0
         self.asked: list[tuple[str, int, int]] = []
+        self.examples: dict[tuple, list[str]] = {}
 
     def __call__(self, body: dict):
         p, r, s = self.by_seed[body["seed"]]
@@ -72,6 +74,7 @@ class Model:
             return Fault(status=400)  # not retried: the run stops here, as if killed
         self.answered += 1
         self.asked.append((p, r, s))
+        self.examples[(p, r, s)] = [m["content"] for m in body["messages"] if m["role"] == "assistant"]
         text = SCRIPT[(p, r)][s]
         return text if text.startswith("```") else _block(text)
 
@@ -80,7 +83,7 @@ def _config(tmp_path: Path, server, tiny_recipe: Path, **overrides) -> Path:
     problems = write_jsonl(tmp_path / "problems.jsonl", [problem(n, k) for k, n in enumerate(NAMES, 1)])
     base = write_jsonl(tmp_path / "base.jsonl", BASE_ROWS)
     cfg = {"problems": str(problems), "base_data": str(base), "output_dir": str(tmp_path / "run"),
-           "rounds": 2, "samples": SAMPLES, "max_per_problem": 2, "concurrency": 2, "seed": 0,
+           "rounds": 2, "samples": SAMPLES, "max_per_problem": 2, "concurrency": 2, "seed": 0, "k_examples": 1,
            "llm": {"backend": "openai", "model": "base", "base_url": server.base_url, "max_retries": 0},
            "sampling": {"temperature": 1.0, "max_tokens": 64},
            "verifier": {"repl_cmd": FAKE_REPL, "workers": 1, "timeout": 20},
@@ -92,11 +95,11 @@ def _config(tmp_path: Path, server, tiny_recipe: Path, **overrides) -> Path:
 
 
 def _kill_training_at_checkpoint(run_dir: Path, stop: threading.Event) -> threading.Thread:
-    """SIGKILL the training process of round 0 once it has saved checkpoint-1."""
+    """SIGKILL the training process of round 0 once it has saved checkpoint-2 (of 6 steps)."""
     def watch():
         train = run_dir / "round-0" / "train"
         while not stop.is_set():
-            if (train / "checkpoint-1" / "trainer_state.json").is_file():
+            if (train / "checkpoint-2" / "trainer_state.json").is_file():
                 for pid in _children_running("theoremllama.cli"):
                     os.kill(pid, signal.SIGKILL)
                 return
@@ -133,7 +136,7 @@ def run(tmp_path_factory, tiny_recipe):
         _, before, _ = read_attempts(tmp / "run" / "round-0" / "attempts.jsonl")
         states["killed_prove"] = {"recorded": {a.key for a in before},
                                   "markers": sorted(p.name for p in (tmp / "run" / "round-0").glob("*.done"))}
-        # 2. the rerun asks only for the rest; its training is SIGKILLed after checkpoint-1
+        # 2. the rerun asks only for the rest; its training is SIGKILLed after checkpoint-2
         model.fail_after, asked_before = None, len(model.asked)
         stop = threading.Event()
         watcher = _kill_training_at_checkpoint(tmp / "run", stop)
@@ -143,7 +146,7 @@ def run(tmp_path_factory, tiny_recipe):
         watcher.join()
         states["killed_train"] = {"asked": model.asked[asked_before:],
                                   "markers": sorted(p.name for p in (tmp / "run" / "round-0").glob("*.done"))}
-        # 3. the rerun resumes training from checkpoint-1, then stops: the user serves the checkpoint
+        # 3. the rerun resumes training from its last checkpoint, then stops: the user serves the checkpoint
         first = iterate(config, progress=False, log=_quiet)
         states["asked_after_train_kill"] = len(model.asked) - asked_before
         # 4. the rerun after the "server restart" does round 1
@@ -179,7 +182,13 @@ def test_round_one_asks_only_unsolved_problems_with_the_new_checkpoint(run):
     asked = states["round1_asked"]
     assert sorted(asked) == [(p, 1, s) for p in ("p3", "p4") for s in range(SAMPLES)]
     # (the scripted model asserts that every round-1 request names round 0's checkpoint)
-    assert len(model.asked) == 16 + 8  # every sample asked exactly once, kills included
+    # round 0 knows no proof; round 1 shows the first solved problem's shortest proof, never the asked one's
+    assert all(model.examples[(p, 0, s)] == [] for p in NAMES for s in range(SAMPLES))
+    assert {tuple(model.examples[k]) for k in asked} == {
+        ("```lean4\ntheorem p1 (x : ℕ) (h : x = 1) : x + x = 2 := by\n  norm_num\n```",)}
+    # every sample asked once, except answers in flight when the server failed (abandoned
+    # unrecorded, asked again on resume): at most `concurrency` of them
+    assert 16 + 8 <= len(model.asked) <= 16 + 8 + 2
 
 
 def test_sft_data_is_base_plus_every_proof_kept(run):
@@ -214,9 +223,9 @@ def test_kill_and_resume_at_each_stage(run):
     assert states["killed_train"]["markers"] == ["collect.done", "prove.done"]
     assert states["asked_after_train_kill"] == len(asked)  # resuming training generated nothing
     log = (out / "round-0" / "train.log").read_text()
-    assert "resuming from" in log and "checkpoint-1" in log
-    trainer_state = json.loads((out / "round-0" / "train" / "checkpoint-3" / "trainer_state.json").read_text())
-    assert trainer_state["global_step"] == 3
+    assert re.search(r"resuming from \S*round-0/train/checkpoint-[24]\b", log), log[-2000:]
+    trainer_state = json.loads((out / "round-0" / "train" / "checkpoint-6" / "trainer_state.json").read_text())
+    assert trainer_state["global_step"] == 6
     _, attempts, _ = read_attempts(out / "round-0" / "attempts.jsonl")  # raises on a duplicate
     assert len(attempts) == 16
 

@@ -108,7 +108,8 @@ def iterate(config: IterateConfig, *, generator_factory=None, verifier=None, pro
                     break
                 if verifier is None:
                     verifier = _verifier(config)
-                proved = _prove(config, r, todo, kept, result.model, generator_factory, verifier, progress)
+                proved = _prove(config, r, todo, problems, kept, result.model, generator_factory, verifier,
+                                progress)
                 _mark(config, r, "prove", proved)
                 result.stages_run.append(f"{r}/prove")
             row.update(attempted=len(proved["problems"]), attempts=proved["attempts"],
@@ -162,21 +163,22 @@ def _to_attempt(config: IterateConfig, problems: list[Problem], kept: list[Verif
     return [p for p in problems if counts[p.name] < config.max_per_problem]
 
 
-def _prove(config: IterateConfig, r: int, todo: list[Problem], kept: list[VerifiedProof], model: str,
-           generator_factory, verifier, progress: bool) -> dict:
-    """Generate and verify the round's attempts (resuming from those already recorded)."""
+def _prove(config: IterateConfig, r: int, todo: list[Problem], problems: list[Problem], kept: list[VerifiedProof],
+           model: str, generator_factory, verifier, progress: bool) -> dict:
+    """Generate and verify the round's attempts (resuming from those already recorded). Worked
+    examples (`k_examples`) are the shortest kept proof of each problem solved so far."""
     from theoremllama.eval.attempts import AttemptsFile, RunInfo
     from theoremllama.eval.pipeline import WorkItem, run_pipeline
     from theoremllama.eval.prompts import Example, ExampleBank, build_prompt
     from theoremllama.llm.base import Sampling
 
-    by_name = {p.name: p for p in todo}
+    by_name = {p.name: p for p in problems}
     bank = ExampleBank([])
     known = {}
     for v in kept:  # one example per problem: its shortest kept proof (kept is shortest first)
         known.setdefault(v.problem, v)
-    bank.add_verified([Example.from_verified(by_name[v.problem], v.proof, v.round)
-                       for v in known.values() if v.problem in by_name] if config.k_examples else [])
+    if config.k_examples:
+        bank.add_verified([Example.from_verified(by_name[v.problem], v.proof, v.round) for v in known.values()])
     run = RunInfo(split="train", problems=[p.name for p in todo], samples=config.samples, rounds=r + 1,
                   seed=config.seed, variant=config.prompt, model=model,
                   extra={"round": r, "problem_file": config.problems})
