@@ -230,12 +230,19 @@ def test_kill_and_resume_at_each_stage(run):
     assert len(attempts) == 16
 
 
-def test_rerun_of_a_finished_run_does_nothing(run, tmp_path):
+def test_rerun_of_a_finished_run_does_nothing(run, capsys):
+    from theoremllama.cli import main
+
     out = run[0]
     config = load_iterate_config(out.parent / "iterate.yaml",
                                  ["llm.base_url=http://127.0.0.1:9/v1"])  # nothing may be asked
     again = iterate(config, progress=False, log=_quiet)
     assert again.stages_run == [] and [r["round"] for r in again.rounds] == [0, 1]
+    assert main(["iterate", "--config", str(out.parent / "iterate.yaml"), "--no-progress",
+                 "--set", "llm.base_url=http://127.0.0.1:9/v1"]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0] == "round 0: 2 problems solved (2 new), 3 new proofs, 3 in all; trained " + again.rounds[0]["checkpoint"]
+    assert printed[1].startswith("round 1: 1 problems solved (1 new), 2 new proofs, 5 in all; trained ")
 
 
 def test_collect_killed_before_its_marker_is_redone_identically(run):
