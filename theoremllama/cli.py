@@ -23,6 +23,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "train": ("theoremllama.train.cli", "SFT a prover with DeepSpeed (block training, curriculum)"),
     "eval": ("theoremllama.eval.cli", "MiniF2F evaluation with iterative proof writing"),
     "report": ("theoremllama.eval.report", "pass@k tables and plots from an attempts file"),
+    "iterate": ("theoremllama.learn.iterate_cli", "expert iteration: prove, keep Lean-verified proofs, SFT, repeat"),
+    "rl": ("theoremllama.learn.rl_cli", "GRPO (TRL) with the Lean verdict as reward"),
 }
 
 
