@@ -83,13 +83,14 @@ def evaluate(config: EvalConfig, *, problems: list[Problem] | None = None,
     if not problems:
         raise UserError("eval: no problems to evaluate")
     seed_examples = load_seed_examples(config) if seed_examples is None else seed_examples
-    out = Path(config.output_dir)
+    out = config.run_dir()
     out.mkdir(parents=True, exist_ok=True)
     run = RunInfo(split=config.split, problems=[p.name for p in problems], samples=config.samples,
                   rounds=config.rounds, seed=config.seed, variant=config.prompt,
                   model=str(config.llm.get("model", "")),
                   extra={"examples": config.examples, "k_examples": config.k_examples,
-                         "skip_solved": config.skip_solved})
+                         "skip_solved": config.skip_solved},
+                  identity=config.identity(problems, seed_examples))
     attempts = AttemptsFile(out / ATTEMPTS_FILE, run)
     _write_config(out / CONFIG_FILE, config)
 
@@ -108,6 +109,7 @@ def evaluate(config: EvalConfig, *, problems: list[Problem] | None = None,
                 missing = [s for s in range(config.samples) if not attempts.done((p.name, r, s))]
                 if missing:
                     prompt = build_prompt(p, bank.choose(p, config.k_examples), config.prompt)
+                    _check_same_prompt(attempts, p.name, r, prompt_hash(prompt))
                     items += [WorkItem(p, r, s, prompt, prompt_hash(prompt)) for s in missing]
             if items:
                 if generator is None:
@@ -138,6 +140,17 @@ def evaluate(config: EvalConfig, *, problems: list[Problem] | None = None,
     return EvalResult(summary=summary, attempts_path=out / ATTEMPTS_FILE, pipeline=stats, rounds_run=rounds_run)
 
 
+def _check_same_prompt(attempts: AttemptsFile, problem: str, round: int, hash: str) -> None:
+    """A resumed (problem, round) must be asked exactly what its recorded samples were asked:
+    anything that changed the prompt (examples, format, the bank of an extended run) would mix
+    two experiments under one pass@k."""
+    recorded = {a.prompt_hash for a in attempts.attempts.values() if (a.problem, a.round) == (problem, round)}
+    if recorded and recorded != {hash}:
+        raise UserError(f"{attempts.path}: the recorded attempts of {problem} in round {round} were made "
+                        "with a different prompt; choose another output directory (eval --output-dir DIR) "
+                        "to start a new run")
+
+
 def _newly_solved(problems: list[Problem], attempts, round: int,
                   solved: dict[str, int]) -> list[tuple[Problem, ProofAttempt]]:
     """(problem, its first passing attempt) for each problem first solved in `round`, in
@@ -151,7 +164,8 @@ def _newly_solved(problems: list[Problem], attempts, round: int,
 def _write_config(path: Path, config: EvalConfig) -> None:
     from theoremllama.data.jsonl import atomic_write_text
 
-    atomic_write_text(path, yaml.safe_dump(config.to_dict(), sort_keys=False, allow_unicode=True))
+    resolved = {**config.to_dict(), "output_dir": str(config.run_dir())}
+    atomic_write_text(path, yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True))
 
 
 def _generator(config: EvalConfig):
