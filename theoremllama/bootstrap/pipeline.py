@@ -36,6 +36,7 @@ from theoremllama.errors import InputError, UserError
 from theoremllama.llm.base import Sampling
 
 OBT_FILE, REJECTIONS_FILE, DATASET_DIR, SUMMARY_FILE = "obt.jsonl", "rejections.jsonl", "dataset", "summary.json"
+RUN_FILE = "run.json"  # the run's identity: a rerun with other settings is refused
 
 
 @dataclass
@@ -259,6 +260,9 @@ def run_bootstrap(config: BootstrapConfig, *, generator=None, bank: ExampleBank 
     output.mkdir(parents=True, exist_ok=True)
     theorems, duplicates = load_theorems(config.input, config.header)
     summary = Summary(input=len(theorems), duplicates=duplicates)
+    if config.limit is not None:  # a cap on the run, not a quota per call: a rerun never adds more
+        theorems = theorems[:config.limit]
+    _check_run_identity(output, config)
 
     if config.retry_rejected and (output / REJECTIONS_FILE).exists():
         atomic_write_jsonl(output / REJECTIONS_FILE, [])  # forget them: they are tried again
@@ -269,8 +273,6 @@ def run_bootstrap(config: BootstrapConfig, *, generator=None, bank: ExampleBank 
         done = accepted_out.done_keys() | rejected_out.done_keys()
         pending = [t for t in theorems if t.record.Name not in done]
         summary.already_done = len(theorems) - len(pending)
-        if config.limit is not None:
-            pending = pending[:config.limit]
 
         if bank is None:
             bank = make_bank(config, output)
@@ -332,6 +334,29 @@ def run_bootstrap(config: BootstrapConfig, *, generator=None, bank: ExampleBank 
             _write_dataset(output, summary)
         atomic_write_text(output / SUMMARY_FILE, json.dumps(summary.to_dict(), indent=2) + "\n")
     return summary
+
+
+def _check_run_identity(output: Path, config: BootstrapConfig) -> None:
+    """Record the run's identity in run.json, or refuse a rerun whose settings differ from it."""
+    from theoremllama.data.jsonl import atomic_write_text
+    from theoremllama.identity import check_same_run
+
+    path = output / RUN_FILE
+    current = config.identity()
+    if path.exists():
+        try:
+            previous = json.loads(path.read_text(encoding="utf-8"))["identity"]
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError) as e:
+            raise InputError(f"unreadable run identity ({e}); delete the file to adopt this run's settings",
+                             path=str(path)) from None
+        check_same_run(previous, current, where=str(output),
+                       new_run_hint="give another output directory (--output DIR)")
+    elif (output / OBT_FILE).exists() or (output / REJECTIONS_FILE).exists():
+        # Outputs without an identity (an older version wrote them): they cannot be checked.
+        raise UserError(f"{output} holds bootstrap outputs but no {RUN_FILE} saying how they were made; "
+                        "give another output directory (--output DIR) to start a new run")
+    else:
+        atomic_write_text(path, json.dumps({"identity": current}, indent=2, ensure_ascii=False) + "\n")
 
 
 def _split(d: dict) -> tuple[str, str]:
