@@ -110,3 +110,39 @@ def test_cli_reports_bad_training_data_in_one_line(tmp_path, make_config, capsys
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and f"{data}:2: field 'Statement'" in err
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("trainer, total, expected", [
+    ({"warmup_ratio": 0.03}, 1000, 30),   # the shipped sft.yaml: 3 % of all steps
+    ({"warmup_ratio": 0.03}, 50, 2),      # rounded up, never 0 when a ratio is asked for
+    ({"warmup_steps": 7}, 1000, 7),
+    ({}, 1000, 0),
+])
+def test_warmup_gives_the_intended_number_of_steps(tmp_path, make_config, trainer, total, expected):
+    from theoremllama.train.recipe import training_arguments
+
+    path = make_config(tmp_path / "c.yaml", tmp_path / "out", deepspeed=None)
+    raw = yaml.safe_load(path.read_text())
+    raw["trainer"] = {k: v for k, v in raw["trainer"].items() if not k.startswith("warmup")} | trainer
+    path.write_text(yaml.safe_dump(raw))
+    args = training_arguments(load_config(path), "fp32")
+    assert args.get_warmup_steps(total) == expected  # what the HF Trainer's scheduler is built with
+
+
+def test_shipped_sft_recipe_warms_up_over_3_percent_of_the_steps(root, monkeypatch):
+    from theoremllama.train.recipe import training_arguments
+
+    monkeypatch.chdir(root)
+    cfg = load_config(root / "train" / "sft.yaml", ["deepspeed=null"])
+    assert training_arguments(cfg, "fp32").get_warmup_steps(2000) == 60
+
+
+@pytest.mark.parametrize("trainer, message", [
+    ({"warmup_steps": 0.03}, "whole number of steps"),  # a ratio on transformers 5, 0 steps on 4.x
+    ({"warmup_ratio": 3}, "warmup_ratio': expected a number in"),
+    ({"warmup_ratio": 0.1, "warmup_steps": 10}, "give one of them"),
+])
+def test_ambiguous_warmup_is_refused(tmp_path, make_config, trainer, message):
+    path = make_config(tmp_path / "c.yaml", tmp_path / "out")
+    with pytest.raises(UserError, match=message):
+        load_config(path, [f"trainer.{k}={v}" for k, v in trainer.items()])
