@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from theoremllama.errors import UserError
@@ -57,10 +58,24 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as e:
         print(f"theoremllama {args.command}: error: {e}", file=sys.stderr)
         return 2
+    except (UnicodeDecodeError, IsADirectoryError, NotADirectoryError, PermissionError, FileNotFoundError) as e:
+        # A file the command could not read as it expected, reached by a reader without a check of
+        # its own: still one line, not a traceback (THEOREMLLAMA_DEBUG=1 shows where it came from).
+        if os.environ.get("THEOREMLLAMA_DEBUG"):
+            raise
+        print(f"theoremllama {args.command}: error: {_file_error(e)}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(f"theoremllama {args.command}: interrupted (outputs written so far are kept; rerun to resume)",
               file=sys.stderr)
         return 130
+
+
+def _file_error(e: Exception) -> str:
+    if isinstance(e, UnicodeDecodeError):
+        return (f"an input file is not UTF-8 text (byte 0x{e.object[e.start]:02x} at offset {e.start}): "
+                "a binary or differently encoded file?")
+    return f"{e.filename}: {e.strerror}" if getattr(e, "filename", None) else str(e)
 
 
 if __name__ == "__main__":

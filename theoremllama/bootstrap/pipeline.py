@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -283,8 +284,14 @@ def run_bootstrap(config: BootstrapConfig, *, generator=None, bank: ExampleBank 
         bank.warm([t.record.Proof for t in pending])
 
         if generator is None:
+            from theoremllama.llm.options import backend_options
+
+            options, dropped = backend_options(config.llm)
+            if dropped:
+                print(f"bootstrap: note: not options of the {options['backend']} backend, ignored: "
+                      f"{', '.join('llm.' + k for k in dropped)}", file=sys.stderr)
             try:
-                generator = make_generator(config.llm)
+                generator = make_generator(options)
             except TypeError as e:  # a misspelt or unknown backend option
                 raise UserError(f"llm: {e}") from None
         own_verifier = verifier is None and config.verify.enabled
@@ -343,7 +350,8 @@ def _check_run_identity(output: Path, config: BootstrapConfig) -> None:
 
     path = output / RUN_FILE
     current = config.identity()
-    if path.exists():
+    recorded = any((output / f).exists() and (output / f).stat().st_size for f in (OBT_FILE, REJECTIONS_FILE))
+    if path.exists() and recorded:  # a run that recorded nothing may be replaced
         try:
             previous = json.loads(path.read_text(encoding="utf-8"))["identity"]
         except (ValueError, KeyError, TypeError, UnicodeDecodeError) as e:
@@ -351,7 +359,7 @@ def _check_run_identity(output: Path, config: BootstrapConfig) -> None:
                              path=str(path)) from None
         check_same_run(previous, current, where=str(output),
                        new_run_hint="give another output directory (--output DIR)")
-    elif (output / OBT_FILE).exists() or (output / REJECTIONS_FILE).exists():
+    elif recorded:
         # Outputs without an identity (an older version wrote them): they cannot be checked.
         raise UserError(f"{output} holds bootstrap outputs but no {RUN_FILE} saying how they were made; "
                         "give another output directory (--output DIR) to start a new run")

@@ -175,11 +175,14 @@ def _dedup(args) -> int:
     from theoremllama.data.jsonl import read_records
 
     records = read_records(args.input)
-    dedup = deduplicate(records, by_name=not args.keep_duplicate_names,
-                        by_statement=not args.keep_duplicate_statements)
-    lengths = filter_length(dedup.kept, max_statement_chars=args.max_statement_chars,
-                            max_statement_lines=args.max_statement_lines,
-                            max_proof_chars=args.max_proof_chars, max_proof_lines=args.max_proof_lines)
+    try:
+        dedup = deduplicate(records, by_name=not args.keep_duplicate_names,
+                            by_statement=not args.keep_duplicate_statements)
+        lengths = filter_length(dedup.kept, max_statement_chars=args.max_statement_chars,
+                                max_statement_lines=args.max_statement_lines,
+                                max_proof_chars=args.max_proof_chars, max_proof_lines=args.max_proof_lines)
+    except ValueError as e:  # records without the fields dedup compares: one line, not a traceback
+        raise UserError(f"{args.input}: {e}") from None
     write_records(lengths.kept, args.output)
     print(f"dedup: {dedup.summary()}")
     print(f"length: {lengths.summary()}")

@@ -131,7 +131,7 @@ class AttemptsFile:
                     f.seek(good - 1)
                     if f.read(1) != b"\n":
                         f.write(b"\n")
-        if previous is not None:
+        if previous is not None and self.attempts:  # a run that recorded nothing may be replaced
             from theoremllama.identity import check_same_run
 
             # Files written before identities were recorded: the fields they have.

@@ -16,6 +16,7 @@ yet recorded are generated and verified.
 from __future__ import annotations
 
 from dataclasses import dataclass
+import sys
 from pathlib import Path
 
 import yaml
@@ -170,8 +171,13 @@ def _write_config(path: Path, config: EvalConfig) -> None:
 
 def _generator(config: EvalConfig):
     from theoremllama.llm.base import make_generator
+    from theoremllama.llm.options import backend_options
 
-    return make_generator(dict(config.llm))
+    options, dropped = backend_options(dict(config.llm))
+    if dropped:
+        print(f"eval: note: not options of the {options['backend']} backend, ignored: "
+              f"{', '.join('llm.' + k for k in dropped)}", file=sys.stderr)
+    return make_generator(options)
 
 
 def _verifier(config: EvalConfig):

@@ -39,6 +39,10 @@ class HFGenerator(Generator):
 
     def __init__(self, model, tokenizer=None, device: str = "auto", dtype: str = "auto",
                  batch_size: int = 8, *, trust_remote_code: bool = False):
+        from theoremllama.config import check_model_source
+
+        check_model_source(model, "hf backend: model")  # not a minute of hub retries for a typo
+        check_model_source(tokenizer, "hf backend: tokenizer")
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 

@@ -165,6 +165,10 @@ def check(cfg: TrainConfig) -> TrainConfig:
         raise UserError("config key 'model.from_config.model_type' is required (e.g. llama)")
     if cfg.tokenizer is None and m.name_or_path is None:
         raise UserError("config key 'tokenizer' is required when the model is built from a config")
+    from theoremllama.config import check_model_source
+
+    check_model_source(m.name_or_path, "config key 'model.name_or_path'")
+    check_model_source(cfg.tokenizer, "config key 'tokenizer'")
     if cfg.max_seq_len < 16:
         raise UserError(f"config key 'max_seq_len': must be at least 16, got {cfg.max_seq_len}")
     if cfg.block_fill not in ("exact", "whole"):
