@@ -94,8 +94,11 @@ def read_attempts(path: str | Path) -> tuple[RunInfo | None, list[ProofAttempt],
         try:
             obj = json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as e:
-            if is_last:  # torn tail: the writer was killed mid-line
+            if is_last and raw.lstrip().startswith(b"{"):  # torn tail: the writer was killed mid-line
                 break
+            if isinstance(e, UnicodeDecodeError):
+                raise InputError("not UTF-8 text: a binary or differently encoded file?", path=str(path),
+                                 line=i) from None
             raise InputError(f"not valid JSON ({e})", path=str(path), line=i) from None
         if isinstance(obj, dict) and RUN_KEY in obj:
             run = RunInfo.from_dict(obj[RUN_KEY], path=str(path), line=i)
