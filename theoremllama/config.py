@@ -82,3 +82,13 @@ def check_model_source(value: str, key: str) -> str:
         raise UserError(f"{key}: {value}: no such directory (a local model or tokenizer path; "
                         "a hub id has the form org/name)")
     return value
+
+
+def hint_with_config_key(error: Exception, flags: dict[str, str]) -> Exception:
+    """The same error, its hints naming this command's config keys instead of another command's
+    flags: the Lean harness says `--repl-cmd CMD` (a `verify` flag); in `eval` that is
+    `--set verifier.repl_cmd=CMD`."""
+    message = str(error)
+    for flag, key in flags.items():
+        message = message.replace(f"{flag} CMD", f"--set {key}=CMD").replace(flag, f"{key} (--set {key}=...)")
+    return type(error)(message) if type(error) is UserError else UserError(message)

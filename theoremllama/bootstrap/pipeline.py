@@ -225,7 +225,12 @@ def make_verifier(config: BootstrapConfig):
     except ImportError as e:
         raise UserError(f"verify.enabled needs the Lean harness (theoremllama.lean.Verifier): {e}") from None
     v = config.verify
-    verifier = Verifier(repl_cmd=v.repl_cmd, workers=v.workers, timeout=v.timeout, progress=False)
+    try:
+        verifier = Verifier(repl_cmd=v.repl_cmd, workers=v.workers, timeout=v.timeout, progress=False)
+    except UserError as e:  # the harness's hints name `verify`'s flags; bootstrap has config keys
+        from theoremllama.config import hint_with_config_key
+
+        raise hint_with_config_key(e, {"--repl-cmd": "verify.repl_cmd"}) from None
 
     async def verify(record: OBTRecord, header: str):
         job = VerifyJob(record.Name, record.Statement,
@@ -251,14 +256,23 @@ def run_bootstrap(config: BootstrapConfig, *, generator=None, bank: ExampleBank 
     """Run (or resume) the job described by `config`; returns the summary.
 
     `generator`, `bank` and `verifier` default to what the config describes (tests and
-    benchmarks pass their own)."""
+    benchmarks pass their own). Everything logged goes to `run.log` in the output directory too."""
+    from theoremllama.runlog import LOG_FILE, run_log
+
+    output = Path(config.output)
+    output.mkdir(parents=True, exist_ok=True)
+    with run_log(output / LOG_FILE):  # everything logged goes to output/run.log too
+        return _run_bootstrap(config, output, generator=generator, bank=bank, verifier=verifier,
+                              progress=progress)
+
+
+def _run_bootstrap(config: BootstrapConfig, output: Path, *, generator, bank, verifier,
+                   progress: bool) -> Summary:
     from theoremllama.data.jsonl import JsonlWriter, atomic_write_jsonl, atomic_write_text, read_jsonl
     from theoremllama.llm.base import make_generator
     from theoremllama.llm.batching import as_async
 
     started = time.monotonic()
-    output = Path(config.output)
-    output.mkdir(parents=True, exist_ok=True)
     theorems, duplicates = load_theorems(config.input, config.header)
     summary = Summary(input=len(theorems), duplicates=duplicates)
     if config.limit is not None:  # a cap on the run, not a quota per call: a rerun never adds more

@@ -48,11 +48,12 @@ class EvalResult:
     """Rounds that needed work in this call (0 when everything was already recorded)."""
 
 
-def load_problems(config: EvalConfig) -> list[Problem]:
-    """The problems of the configured split, restricted by `problems` and `limit`."""
+def load_problems(config: EvalConfig, notes: list[str] | None = None) -> list[Problem]:
+    """The problems of the configured split, restricted by `problems` and `limit` (the data
+    layer's notes on the published files are appended to `notes` when given)."""
     from theoremllama.data.minif2f import load_minif2f
 
-    problems = load_minif2f(config.split, root=config.data_root)
+    problems = load_minif2f(config.split, root=config.data_root, report=notes)
     if config.problems:
         by_name = {p.name: p for p in problems}
         missing = [n for n in config.problems if n not in by_name]
@@ -64,28 +65,43 @@ def load_problems(config: EvalConfig) -> list[Problem]:
     return problems
 
 
-def load_seed_examples(config: EvalConfig) -> list[Example]:
+def load_seed_examples(config: EvalConfig, notes: list[str] | None = None) -> list[Example]:
     """The seed example bank: the commented MiniF2F-valid proofs shipped with the project.
 
     Only real proofs: 13 of the 106 shipped records are `sorry` placeholders, and a prompt must
     never show the model a `sorry` as a worked example."""
     from theoremllama.data.minif2f import load_example_bank
 
-    return [Example.from_obt(r) for r in load_example_bank(proved_only=True)]
+    return [Example.from_obt(r) for r in load_example_bank(proved_only=True, report=notes)]
 
 
 def evaluate(config: EvalConfig, *, problems: list[Problem] | None = None,
              seed_examples: list[Example] | None = None, generator=None, verifier=None,
              progress: bool = True) -> EvalResult:
     """Run (or resume) an evaluation. `problems`, `seed_examples`, `generator` and `verifier`
-    default to what the config says; pass them to evaluate on other data or with a shared pool."""
+    default to what the config says; pass them to evaluate on other data or with a shared pool.
+    Everything logged goes to `run.log` in the output directory too."""
+    from theoremllama.runlog import LOG_FILE, run_log
+
     config.check()
-    problems = load_problems(config) if problems is None else problems
-    if not problems:
-        raise UserError("eval: no problems to evaluate")
-    seed_examples = load_seed_examples(config) if seed_examples is None else seed_examples
     out = config.run_dir()
     out.mkdir(parents=True, exist_ok=True)
+    with run_log(out / LOG_FILE):
+        return _evaluate(config, out, problems=problems, seed_examples=seed_examples, generator=generator,
+                         verifier=verifier, progress=progress)
+
+
+def _evaluate(config: EvalConfig, out: Path, *, problems, seed_examples, generator, verifier,
+              progress: bool) -> EvalResult:
+    from theoremllama.data.minif2f import log_notes
+
+    notes: list[str] = []  # the data layer's notes on the published files: one summary line
+    problems = load_problems(config, notes) if problems is None else problems
+    if not problems:
+        raise UserError("eval: no problems to evaluate")
+    seed_examples = load_seed_examples(config, notes) if seed_examples is None else seed_examples
+    # The loaders logged each note; both read the seed bank, so its notes come twice.
+    log_notes("MiniF2F", list(dict.fromkeys(notes)), details=False, log_file=str(out / "run.log"))
     run = RunInfo(split=config.split, problems=[p.name for p in problems], samples=config.samples,
                   rounds=config.rounds, seed=config.seed, variant=config.prompt,
                   model=str(config.llm.get("model", "")),
@@ -189,6 +205,11 @@ def _verifier(config: EvalConfig):
         return Verifier(**options)
     except TypeError as e:
         raise UserError(f"eval config: bad verifier option ({e})") from None
+    except UserError as e:  # the harness's hints name `verify`'s flags; eval has config keys
+        from theoremllama.config import hint_with_config_key
+
+        raise hint_with_config_key(e, {"--repl-cmd": "verifier.repl_cmd",
+                                       "--lean-project": "verifier.lean_project"}) from None
 
 
 def _retriever(config: EvalConfig):
