@@ -124,3 +124,25 @@ def test_a_mistyped_local_model_path_fails_at_once(key, tmp_path):
     assert time.monotonic() - start < 30
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert f"'{key}'" in proc.stderr and "no such directory" in proc.stderr
+
+
+def test_eval_and_bootstrap_hints_name_their_own_config_keys(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("THEOREMLLAMA_REPL_CMD", raising=False)
+    (tmp_path / "lakefile.lean").write_text("-- a Lake project without a built REPL\n")
+    line = _one_line(capsys, main(["eval", "--config", str(ROOT / "eval/smoke.yaml"), "--no-progress",
+                                   "--output-dir", str(tmp_path / "e"),
+                                   "--set", f"verifier.lean_project={tmp_path}"]),
+                     "--set verifier.repl_cmd=CMD")
+    assert "--repl-cmd" not in line
+    line = _one_line(capsys, main(["eval", "--config", str(ROOT / "eval/smoke.yaml"), "--no-progress",
+                                   "--output-dir", str(tmp_path / "f"), "--set", "verifier.repl_cmd=/no/repl"]),
+                     "verifier.repl_cmd", "/no/repl")
+    assert "--repl-cmd" not in line
+    (tmp_path / "in.jsonl").write_text('{"Name": "a", "Statement": "theorem a : True :=", "Proof": "theorem a : True := trivial"}\n')
+    cfg = tmp_path / "b.yaml"
+    cfg.write_text(yaml.safe_dump({"input": str(tmp_path / "in.jsonl"), "output": str(tmp_path / "o"),
+                                   "examples": {"encoder": None},
+                                   "llm": {"backend": "openai", "model": "m"}}))
+    line = _one_line(capsys, main(["bootstrap", "--config", str(cfg), "--verify", "--set", "verify.repl_cmd=[/no/repl]"]),
+                     "verify.repl_cmd (--set verify.repl_cmd=...)", "/no/repl", "not found")
+    assert "--repl-cmd" not in line
