@@ -81,3 +81,43 @@ def test_a_same_identity_rerun_resumes_and_operational_keys_may_change(tmp_path,
     assert "2/2 solved" in capsys.readouterr().out
     run, attempts, _ = read_attempts(tmp_path / "run" / "attempts.jsonl")
     assert run.samples == 3 and len(attempts) == 6
+
+
+def test_default_output_dir_names_the_model():
+    from theoremllama.eval.config import load_config
+
+    assert str(load_config(ROOT / "eval" / "minif2f.yaml").run_dir()) == \
+        "runs/eval/minif2f-valid/RickyDeSkywalker--TheoremLlama"
+    config = load_config(ROOT / "eval" / "minif2f.yaml", ["llm.model=/scratch/runs/sft-a/final/", "split=test"])
+    assert str(config.run_dir()) == "runs/eval/minif2f-test/sft-a--final"
+
+
+def test_an_extension_that_would_change_recorded_prompts_is_refused(tmp_path):
+    """More samples make C solved in round 0, so A's round-1 prompt (latest verified proofs first)
+    would differ from the one its recorded round-1 sample was asked with."""
+    from theoremllama.data.records import Problem
+    from theoremllama.errors import UserError
+    from theoremllama.eval.config import EvalConfig
+    from theoremllama.eval.evaluate import evaluate
+    from theoremllama.eval.pipeline import sample_seed
+
+    problems = [Problem(name=n, split="valid", header="", formal_statement=f"theorem {n} : True :=",
+                        informal_statement="s", informal_proof="p") for n in ("A", "B", "C")]
+    solves = {("B", 0, 0), ("C", 0, 1)}
+    by_seed = {sample_seed(0, p, r, s): (p, r, s) for p in "ABC" for r in range(2) for s in range(2)}
+
+    def respond(body):
+        return PROOF if by_seed[body["seed"]] in solves else WRONG
+
+    with ScriptedOpenAIServer(respond) as server:
+        def config(samples):
+            return EvalConfig(rounds=2, samples=samples, k_examples=2, output_dir=str(tmp_path), report=False,
+                              llm={"backend": "openai", "model": "m", "base_url": server.base_url, "max_retries": 0},
+                              verifier={"repl_cmd": FAKE_REPL, "workers": 1})
+
+        evaluate(config(1), problems=problems, seed_examples=[], progress=False)
+        asked = len(server.requests)
+        with pytest.raises(UserError, match="recorded attempts of A in round 1 were made with a different prompt"):
+            evaluate(config(2), problems=problems, seed_examples=[], progress=False)
+        # round 0 was extended before the refusal; round 1 asked nothing with the changed prompt
+        assert all(by_seed[b["seed"]][1] == 0 for b in server.requests[asked:])
