@@ -135,7 +135,8 @@ def deepspeed_config(cfg: TrainConfig) -> dict | None:
     return ds
 
 
-def training_arguments(cfg: TrainConfig, precision: str) -> TrainingArguments:
+def trainer_kwargs(cfg: TrainConfig) -> dict:
+    """The YAML's `trainer:` keys as the installed transformers wants them."""
     kwargs = dict(cfg.trainer)
     fields = {f.name for f in dataclasses.fields(TrainingArguments)}
     if "warmup_ratio" in kwargs and "warmup_ratio" not in fields:
@@ -143,6 +144,12 @@ def training_arguments(cfg: TrainConfig, precision: str) -> TrainingArguments:
         ratio = kwargs.pop("warmup_ratio")
         if ratio:
             kwargs["warmup_steps"] = float(ratio)
+    return kwargs
+
+
+def training_arguments(cfg: TrainConfig, precision: str) -> TrainingArguments:
+    kwargs = trainer_kwargs(cfg)
+    fields = {f.name for f in dataclasses.fields(TrainingArguments)}
     kwargs.setdefault("report_to", "none")
     kwargs.setdefault("save_strategy", "steps")
     kwargs.setdefault("ddp_find_unused_parameters", False)  # every parameter takes part in the loss
