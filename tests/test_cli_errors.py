@@ -58,7 +58,8 @@ def test_a_binary_input_file_is_one_line_naming_it(argv, binary, tmp_path, capsy
 def test_binary_training_data_and_bootstrap_input(binary, tmp_path, capsys):
     data = binary("obt.jsonl", first_line=b'{"Name": "a", "Statement": "theorem a : True :=", "Proof": "trivial"}\n')
     cfg = tmp_path / "b.yaml"
-    cfg.write_text(yaml.safe_dump({"input": data, "output": str(tmp_path / "o"), "llm": {"backend": "openai", "model": "m"}}))
+    cfg.write_text(yaml.safe_dump({"input": data, "output": str(tmp_path / "o"),
+                                   "llm": {"backend": "openai", "model": "m"}}))
     _one_line(capsys, main(["bootstrap", "--config", str(cfg)]), "obt.jsonl:2", "not UTF-8")
     train = yaml.safe_load((ROOT / "train" / "tiny_cpu.yaml").read_text())
     train.update(data=data, tokenizer=str(tmp_path), deepspeed=None, output_dir=str(tmp_path / "t"))
@@ -138,7 +139,8 @@ def test_eval_and_bootstrap_hints_name_their_own_config_keys(tmp_path, capsys, m
                                    "--output-dir", str(tmp_path / "f"), "--set", "verifier.repl_cmd=/no/repl"]),
                      "verifier.repl_cmd", "/no/repl")
     assert "--repl-cmd" not in line
-    (tmp_path / "in.jsonl").write_text('{"Name": "a", "Statement": "theorem a : True :=", "Proof": "theorem a : True := trivial"}\n')
+    (tmp_path / "in.jsonl").write_text('{"Name": "a", "Statement": "theorem a : True :=", '
+                                       '"Proof": "theorem a : True := trivial"}\n')
     cfg = tmp_path / "b.yaml"
     cfg.write_text(yaml.safe_dump({"input": str(tmp_path / "in.jsonl"), "output": str(tmp_path / "o"),
                                    "examples": {"encoder": None},

@@ -43,7 +43,8 @@ def test_resume_with_a_different_split_or_problem_list_is_refused(tmp_path):
     _write(path, [])  # a run that recorded nothing may be replaced by another
     _write(path, [], RunInfo(split="valid", problems=["p9"], samples=2, rounds=2))
     _write(path, [_a("p1", 0, 0, "ok")])
-    with pytest.raises(UserError, match=r"holds a different run \(.*problems: \[\"p1\", \"p2\", \"p3\"\] -> \[\"p1\"\]"):
+    with pytest.raises(UserError,
+                       match=r"holds a different run \(.*problems: \[\"p1\", \"p2\", \"p3\"\] -> \[\"p1\"\]"):
         AttemptsFile(path, RunInfo(split="valid", problems=["p1"], samples=2, rounds=2))
 
 
