@@ -110,7 +110,7 @@ class EvalConfig:
         ident = {"split": self.split, "seed": self.seed, "prompt": self.prompt, "k_examples": self.k_examples,
                  "examples": self.examples, "skip_solved": self.skip_solved,
                  "llm": llm_identity(self.llm), "sampling": dict(sorted(self.sampling.items())),
-                 "problems": f"{len(problems)} problems, sha256 {digest([dataclasses.asdict(p) for p in problems])}",
+                 "problems": f"{len(problems)} problems, sha256 {digest([_asked(p) for p in problems])}",
                  "seed_examples": digest([dataclasses.asdict(e) for e in seed_examples]),
                  "verifier": {k: self.verifier.get(k) for k in ("timeout", "mem_gb")}}
         if self.examples == "retrieved":
@@ -119,6 +119,12 @@ class EvalConfig:
 
 
 DEFAULT_OUTPUT_DIR = "runs/eval/minif2f-{split}/{model}"
+
+
+def _asked(problem) -> list:
+    """What of a problem reaches its prompt and its check (not its reference proofs)."""
+    return [problem.name, problem.split, problem.header, problem.formal_statement,
+            problem.informal_statement, problem.informal_proof]
 
 
 @dataclass
