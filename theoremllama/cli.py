@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from theoremllama.errors import UserError
@@ -40,6 +41,8 @@ def build_parser(argv: list[str]) -> argparse.ArgumentParser:
     wanted = next((a for a in argv if not a.startswith("-")), None)
     for name, (module_name, help_text) in SUBCOMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
+        p.add_argument("-v", "--verbose", action="store_true",
+                       help="show every detail logged (also kept in a run's run.log)")
         # Only the chosen subcommand's module is imported (and only it needs its arguments).
         if name == wanted:
             module = importlib.import_module(module_name)
@@ -55,15 +58,33 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "_run", None):
         parser.print_help()
         return 2
+    if getattr(args, "verbose", False):
+        import logging
+
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         return int(args._run(args) or 0)
     except UserError as e:
         print(f"theoremllama {args.command}: error: {e}", file=sys.stderr)
         return 2
+    except (UnicodeDecodeError, IsADirectoryError, NotADirectoryError, PermissionError, FileNotFoundError) as e:
+        # A file the command could not read as it expected, reached by a reader without a check of
+        # its own: still one line, not a traceback (THEOREMLLAMA_DEBUG=1 shows where it came from).
+        if os.environ.get("THEOREMLLAMA_DEBUG"):
+            raise
+        print(f"theoremllama {args.command}: error: {_file_error(e)}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(f"theoremllama {args.command}: interrupted (outputs written so far are kept; rerun to resume)",
               file=sys.stderr)
         return 130
+
+
+def _file_error(e: Exception) -> str:
+    if isinstance(e, UnicodeDecodeError):
+        return (f"an input file is not UTF-8 text (byte 0x{e.object[e.start]:02x} at offset {e.start}): "
+                "a binary or differently encoded file?")
+    return f"{e.filename}: {e.strerror}" if getattr(e, "filename", None) else str(e)
 
 
 if __name__ == "__main__":

@@ -20,12 +20,14 @@ from theoremllama.errors import UserError
 
 def read_yaml_mapping(path: str | Path) -> dict:
     """The top-level mapping of a YAML file (an empty file is an empty mapping)."""
+    from theoremllama.data.jsonl import read_text
+
+    if not Path(path).exists():
+        raise UserError(f"{path}: no such config file")
+    if Path(path).is_dir():
+        raise UserError(f"{path}: is a directory, expected a YAML config file")
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UserError(f"{path}: no such config file") from None
-    except IsADirectoryError:
-        raise UserError(f"{path}: is a directory, expected a YAML config file") from None
+        data = yaml.safe_load(read_text(path))
     except yaml.YAMLError as e:
         raise UserError(f"{path}: invalid YAML: {e}") from None
     if data is None:
@@ -61,3 +63,32 @@ def apply_overrides(data: dict, overrides: Iterable[str] | Mapping[str, Any] = (
                 raise UserError(f"--set {dotted}: config key '{p}' is not a mapping")
         node[last] = value
     return data
+
+
+def check_model_source(value: str, key: str) -> str:
+    """Refuse at once a local model/tokenizer path that does not exist.
+
+    `from_pretrained` reads a string that is not an existing directory as a hub id and spends a
+    minute retrying the hub before failing with a hub error; a mistyped local path deserves one
+    line now. A value counts as a local path when it starts with `/`, `.` or `~`, has more than
+    one `/` (hub ids are `org/name`), or its first part is an existing directory."""
+    import os
+
+    if not isinstance(value, str) or not value or os.path.exists(os.path.expanduser(value)):
+        return value
+    first = value.split("/", 1)[0]
+    local = value.startswith(("/", ".", "~")) or value.count("/") > 1 or ("/" in value and os.path.isdir(first))
+    if local:
+        raise UserError(f"{key}: {value}: no such directory (a local model or tokenizer path; "
+                        "a hub id has the form org/name)")
+    return value
+
+
+def hint_with_config_key(error: Exception, flags: dict[str, str]) -> Exception:
+    """The same error, its hints naming this command's config keys instead of another command's
+    flags: the Lean harness says `--repl-cmd CMD` (a `verify` flag); in `eval` that is
+    `--set verifier.repl_cmd=CMD`."""
+    message = str(error)
+    for flag, key in flags.items():
+        message = message.replace(f"{flag} CMD", f"--set {key}=CMD").replace(flag, f"{key} (--set {key}=...)")
+    return type(error)(message) if type(error) is UserError else UserError(message)

@@ -125,8 +125,8 @@ def test_config_errors_name_the_key(tmp_path):
         config_from_dict({**base, "informalize": {"retries": "three"}})
     with pytest.raises(UserError, match=r"^examples\.kk: unknown config key"):
         config_from_dict({**base, "examples": {"kk": 2}})
-    with pytest.raises(UserError, match=r"^output: required"):
-        config_from_dict({"input": "x", "llm": {"backend": "hf"}})
+    with pytest.raises(UserError, match=r"^input: required"):
+        config_from_dict({"output": "x", "llm": {"backend": "hf"}})
     with pytest.raises(UserError, match=r"^weave\.sampling: .*unexpected keyword"):
         config_from_dict({**base, "weave": {"sampling": {"temprature": 0.2}}})
     with pytest.raises(UserError, match=r"llm\.backend: required"):

@@ -40,8 +40,11 @@ def test_torn_tail_is_dropped_and_resume_appends_after_it(tmp_path):
 
 def test_resume_with_a_different_split_or_problem_list_is_refused(tmp_path):
     path = tmp_path / "attempts.jsonl"
-    _write(path, [])
-    with pytest.raises(UserError, match="different problems"):
+    _write(path, [])  # a run that recorded nothing may be replaced by another
+    _write(path, [], RunInfo(split="valid", problems=["p9"], samples=2, rounds=2))
+    _write(path, [_a("p1", 0, 0, "ok")])
+    with pytest.raises(UserError,
+                       match=r"holds a different run \(.*problems: \[\"p1\", \"p2\", \"p3\"\] -> \[\"p1\"\]"):
         AttemptsFile(path, RunInfo(split="valid", problems=["p1"], samples=2, rounds=2))
 
 

@@ -62,7 +62,7 @@ def test_eval_cli_runs_end_to_end_with_limit_and_set(tmp_path, capsys):
     assert saved["limit"] == 2 and saved["samples"] == 3
     # Same output dir, different problems: refused with one line, exit 2.
     assert main(argv[:3] + ["--limit", "1"] + argv[5:]) == 2
-    assert "different problems" in capsys.readouterr().err
+    assert "problems: '2 problems, sha256" in capsys.readouterr().err
 
 
 class BlockingGenerator(Generator):

@@ -52,4 +52,4 @@ def test_hf_generator_batched_from_async_tasks(tiny_model_dir):
 
     results = [r[0] for r in asyncio.run(main())]
     assert results == gen.generate(prompts, greedy)
-    assert sum(b.batches for b in agen._batchers.values()) == 1  # four tasks, one generate call
+    assert agen.batches == 1 and agen.calls == 1  # four tasks, one generate call

@@ -110,3 +110,66 @@ def test_cli_reports_bad_training_data_in_one_line(tmp_path, make_config, capsys
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and f"{data}:2: field 'Statement'" in err
     assert not (tmp_path / "out").exists()
+
+
+def _warmup_steps(cfg, total: int) -> int:
+    """The warmup the HF Trainer's scheduler gets: transformers' own `get_warmup_steps` on the
+    values the recipe passes (not on a TrainingArguments object: building one in this process
+    starts a process group that later training subprocesses would collide with)."""
+    from types import SimpleNamespace
+
+    from transformers import TrainingArguments
+
+    from theoremllama.train.recipe import trainer_kwargs
+
+    kwargs = trainer_kwargs(cfg)
+    defaults = {f.name: f.default for f in __import__("dataclasses").fields(TrainingArguments)}
+    values = {k: kwargs.get(k, defaults.get(k)) for k in ("warmup_steps", "warmup_ratio") if k in defaults}
+    return TrainingArguments.get_warmup_steps(SimpleNamespace(**values), total)
+
+
+@pytest.mark.parametrize("trainer, total, expected", [
+    ({"warmup_ratio": 0.03}, 1000, 30),   # the shipped sft.yaml: 3 % of all steps
+    ({"warmup_ratio": 0.03}, 50, 2),      # rounded up, never 0 when a ratio is asked for
+    ({"warmup_steps": 7}, 1000, 7),
+    ({}, 1000, 0),
+])
+def test_warmup_gives_the_intended_number_of_steps(tmp_path, make_config, trainer, total, expected):
+    path = make_config(tmp_path / "c.yaml", tmp_path / "out", deepspeed=None)
+    raw = yaml.safe_load(path.read_text())
+    raw["trainer"] = {k: v for k, v in raw["trainer"].items() if not k.startswith("warmup")} | trainer
+    path.write_text(yaml.safe_dump(raw))
+    assert _warmup_steps(load_config(path), total) == expected
+
+
+def test_shipped_sft_recipe_warms_up_over_3_percent_of_the_steps(root, monkeypatch):
+    monkeypatch.chdir(root)
+    cfg = load_config(root / "train" / "sft.yaml", ["deepspeed=null"])
+    assert _warmup_steps(cfg, 2000) == 60
+
+
+@pytest.mark.parametrize("trainer, message", [
+    ({"warmup_steps": 0.03}, "whole number of steps"),  # a ratio on transformers 5, 0 steps on 4.x
+    ({"warmup_ratio": 3}, "warmup_ratio': expected a number in"),
+    ({"warmup_ratio": 0.1, "warmup_steps": 10}, "give one of them"),
+])
+def test_ambiguous_warmup_is_refused(tmp_path, make_config, trainer, message):
+    path = make_config(tmp_path / "c.yaml", tmp_path / "out")
+    with pytest.raises(UserError, match=message):
+        load_config(path, [f"trainer.{k}={v}" for k, v in trainer.items()])
+
+
+def test_the_real_training_arguments_get_the_ratio(root):
+    """The same through a real TrainingArguments, built in its own process (see `_warmup_steps`)."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("from theoremllama.train.config import load_config\n"
+            "from theoremllama.train.recipe import training_arguments\n"
+            "cfg = load_config('train/sft.yaml', ['deepspeed=null', 'output_dir=/tmp/unused'])\n"
+            "print(training_arguments(cfg, 'fp32').get_warmup_steps(2000))\n")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(root)})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip().splitlines()[-1] == "60"

@@ -185,3 +185,51 @@ def test_lora_with_gradient_checkpointing_without_deepspeed(tmp_path, make_confi
     assert sorted(_losses_in(out / "trainer_state.json")) == [1, 2, 3]
     adapter = json.loads((out / "final" / "adapter_config.json").read_text())
     assert adapter["r"] == 4 and "q_proj" in adapter["target_modules"]
+
+
+def _weights(path: Path) -> dict:
+    from safetensors.torch import load_file
+
+    return load_file(str(path / "model.safetensors"))
+
+
+def test_rerunning_a_finished_run_does_nothing_and_says_so(reference):
+    out, config = reference
+    before = {p: p.stat().st_mtime_ns for p in (out / "final").iterdir()}
+    order = (out / "data_order.jsonl").read_text()
+    log = _train(config, config.parent)
+    assert "nothing to do" in log and f"step {STEPS}" in log
+    assert not (out / f"checkpoint-{STEPS + 1}").exists()  # not one step more
+    assert {p: p.stat().st_mtime_ns for p in (out / "final").iterdir()} == before  # final/ untouched
+    assert (out / "data_order.jsonl").read_text() == order
+    assert json.loads((out / "complete.json").read_text())["global_step"] == STEPS
+
+
+def test_killed_after_its_last_checkpoint_the_run_finishes_without_training_more(reference, tmp_path):
+    """As if killed while writing final/: the last checkpoint has every step, final/ is half there."""
+    out, config = reference
+    run = tmp_path / "run"
+    run.mkdir()
+    shutil.copytree(out / f"checkpoint-{STEPS}", run / f"checkpoint-{STEPS}")
+    (run / "final").mkdir()
+    (run / "final" / "config.json").write_text("{")  # torn
+    text = config.read_text().replace(str(out), str(run))
+    (tmp_path / "c.yaml").write_text(text)
+    _train(tmp_path / "c.yaml", tmp_path)
+    assert not (run / f"checkpoint-{STEPS + 1}").exists()
+    ref, new = _weights(out / "final"), _weights(run / "final")
+    assert ref.keys() == new.keys() and all((ref[k] == new[k]).all() for k in ref)
+    assert json.loads((run / "final" / "config.json").read_text())["num_hidden_layers"] == 2
+    assert "nothing to do" in _train(tmp_path / "c.yaml", tmp_path)
+
+
+def test_a_rerun_with_other_settings_is_refused_in_one_line(reference, tmp_path):
+    out, config = reference
+    proc = subprocess.run([sys.executable, "-m", "theoremllama.cli", "train", "--config", str(config),
+                           "--set", "trainer.learning_rate=0.1", "--set", "trainer.logging_steps=5"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    err = proc.stderr.strip().splitlines()
+    assert len(err) == 1 and "trainer.learning_rate: 0.003 -> 0.1" in err[0] and "output_dir" in err[0]
+    assert "logging_steps" not in err[0]  # how often it logs is not part of the run's identity
+    assert not (out / f"checkpoint-{STEPS + 1}").exists()

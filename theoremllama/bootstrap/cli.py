@@ -18,7 +18,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", required=True, help="YAML config (see configs/bootstrap/default.yaml)")
     parser.add_argument("--input", help="override `input`: TheoremRecord JSONL or an OBT-schema file")
     parser.add_argument("--output", help="override `output`: the output directory")
-    parser.add_argument("--limit", type=int, help="override `limit`: process at most N new theorems")
+    parser.add_argument("--limit", type=int,
+                        help="override `limit`: only the first N theorems of the input (a rerun finishes "
+                             "them, never adds N more)")
     parser.add_argument("--concurrency", type=int, help="override `concurrency`: theorems in flight")
     parser.add_argument("--lean-check", "--verify", dest="verify", action=argparse.BooleanOptionalAction,
                         default=None, help="override `verify.enabled`: re-check every commented proof with "

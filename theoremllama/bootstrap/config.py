@@ -73,10 +73,12 @@ class VerifyConfig:
 class BootstrapConfig:
     input: str
     """Theorem records: TheoremRecord JSONL (from `theoremllama data extract`) or any OBT-schema file."""
-    output: str
-    """Output directory: obt.jsonl, rejections.jsonl, dataset/ (HF), summary.json."""
     llm: dict
     """Generator config for `make_generator` (`backend: openai|vllm|hf`, model, ...)."""
+    output: str = "runs/bootstrap/{model}"
+    """Output directory: obt.jsonl, rejections.jsonl, dataset/ (HF), summary.json, run.json.
+    `{model}` is replaced by a short name of `llm.model`, so another model never resumes this
+    model's run (a rerun whose settings differ from `run.json` is refused anyway)."""
     header: str = MINIF2F_HEADER
     """Lean header for verification when the input records carry no imports of their own."""
     examples: ExamplesConfig = field(default_factory=ExamplesConfig)
@@ -90,7 +92,22 @@ class BootstrapConfig:
     retry_rejected: bool = False
     """Retry theorems an earlier run rejected (default: a rerun only does theorems not yet tried)."""
     limit: int | None = None
-    """Process at most this many not-yet-done theorems (null: all)."""
+    """Only the first N theorems of the input (null: all): a rerun with the same limit finishes
+    those N and stops, it never adds N more."""
+
+    def identity(self) -> dict:
+        """Everything that changes which records come out (see `theoremllama.identity`); not the
+        input file (records are keyed by name), limit, concurrency or retry_rejected."""
+        from theoremllama.identity import llm_identity
+
+        ident = dataclasses.asdict(self)
+        for key in ("input", "output", "concurrency", "retry_rejected", "limit"):
+            ident.pop(key)
+        ident["llm"] = llm_identity(self.llm)
+        ident["examples"].pop("cache_dir")
+        ident["examples"].pop("device")
+        ident["verify"] = {"enabled": self.verify.enabled, "timeout": self.verify.timeout}
+        return ident
 
     def sampling(self, stage: str) -> Sampling:
         options = dict(getattr(self, stage).sampling)
@@ -157,6 +174,14 @@ def config_from_dict(data: dict) -> BootstrapConfig:
         raise UserError("examples.k: must be 0 or more")
     if "backend" not in config.llm:
         raise UserError("llm.backend: required (openai, vllm or hf)")
+    if config.limit is not None and config.limit < 1:
+        raise UserError("limit: must be at least 1 (or null: all)")
+    from theoremllama.identity import model_slug
+
+    try:
+        config.output = config.output.format(model=model_slug(config.llm.get("model")))
+    except (KeyError, IndexError, ValueError) as e:
+        raise UserError(f"output: {config.output!r}: only {{model}} may be filled in ({e})") from None
     return config
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -39,6 +40,7 @@ from theoremllama.lean.syntax import has_sorry
 from theoremllama.llm.base import Sampling
 
 OBT_FILE, REJECTIONS_FILE, DATASET_DIR, SUMMARY_FILE = "obt.jsonl", "rejections.jsonl", "dataset", "summary.json"
+RUN_FILE = "run.json"  # the run's identity: a rerun with other settings is refused
 
 
 @dataclass
@@ -232,8 +234,13 @@ def make_verifier(config: BootstrapConfig):
     except ImportError as e:
         raise UserError(f"verify.enabled needs the Lean harness (theoremllama.lean.Verifier): {e}") from None
     v = config.verify
-    verifier = open_verifier(repl_cmd=v.repl_cmd, workers=v.workers, timeout=v.timeout,
-                             header_timeout=v.header_timeout, progress=False, url=v.url, ray=v.ray)
+    try:
+        verifier = open_verifier(repl_cmd=v.repl_cmd, workers=v.workers, timeout=v.timeout,
+                                 header_timeout=v.header_timeout, progress=False, url=v.url, ray=v.ray)
+    except UserError as e:  # the harness's hints name `verify`'s flags; bootstrap has config keys
+        from theoremllama.config import hint_with_config_key
+
+        raise hint_with_config_key(e, {"--repl-cmd": "verify.repl_cmd"}) from None
 
     async def verify(record: OBTRecord, header: str):
         job = VerifyJob(record.Name, record.Statement,
@@ -259,16 +266,28 @@ def run_bootstrap(config: BootstrapConfig, *, generator=None, bank: ExampleBank 
     """Run (or resume) the job described by `config`; returns the summary.
 
     `generator`, `bank` and `verifier` default to what the config describes (tests and
-    benchmarks pass their own)."""
+    benchmarks pass their own). Everything logged goes to `run.log` in the output directory too."""
+    from theoremllama.runlog import LOG_FILE, run_log
+
+    output = Path(config.output)
+    output.mkdir(parents=True, exist_ok=True)
+    with run_log(output / LOG_FILE):  # everything logged goes to output/run.log too
+        return _run_bootstrap(config, output, generator=generator, bank=bank, verifier=verifier,
+                              progress=progress)
+
+
+def _run_bootstrap(config: BootstrapConfig, output: Path, *, generator, bank, verifier,
+                   progress: bool) -> Summary:
     from theoremllama.data.jsonl import JsonlWriter, atomic_write_jsonl, atomic_write_text, read_jsonl
     from theoremllama.llm.factory import make_generator
     from theoremllama.llm.batching import as_async
 
     started = time.monotonic()
-    output = Path(config.output)
-    output.mkdir(parents=True, exist_ok=True)
     theorems, duplicates = load_theorems(config.input, config.header)
     summary = Summary(input=len(theorems), duplicates=duplicates)
+    if config.limit is not None:  # a cap on the run, not a quota per call: a rerun never adds more
+        theorems = theorems[:config.limit]
+    _check_run_identity(output, config)
 
     if config.retry_rejected and (output / REJECTIONS_FILE).exists():
         atomic_write_jsonl(output / REJECTIONS_FILE, [])  # forget them: they are tried again
@@ -279,8 +298,6 @@ def run_bootstrap(config: BootstrapConfig, *, generator=None, bank: ExampleBank 
         done = accepted_out.done_keys() | rejected_out.done_keys()
         pending = [t for t in theorems if t.record.Name not in done]
         summary.already_done = len(theorems) - len(pending)
-        if config.limit is not None:
-            pending = pending[:config.limit]
 
         if bank is None:
             bank = make_bank(config, output)
@@ -291,8 +308,14 @@ def run_bootstrap(config: BootstrapConfig, *, generator=None, bank: ExampleBank 
         bank.warm([t.record.Proof for t in pending])
 
         if generator is None:
+            from theoremllama.llm.options import backend_options
+
+            options, dropped = backend_options(config.llm)
+            if dropped:
+                print(f"bootstrap: note: not options of the {options['backend']} backend, ignored: "
+                      f"{', '.join('llm.' + k for k in dropped)}", file=sys.stderr)
             try:
-                generator = make_generator(config.llm)
+                generator = make_generator(options)
             except TypeError as e:  # a misspelt or unknown backend option
                 raise UserError(f"llm: {e}") from None
         own_verifier = verifier is None and config.verify.enabled
@@ -342,6 +365,30 @@ def run_bootstrap(config: BootstrapConfig, *, generator=None, bank: ExampleBank 
             _write_dataset(output, summary)
         atomic_write_text(output / SUMMARY_FILE, json.dumps(summary.to_dict(), indent=2) + "\n")
     return summary
+
+
+def _check_run_identity(output: Path, config: BootstrapConfig) -> None:
+    """Record the run's identity in run.json, or refuse a rerun whose settings differ from it."""
+    from theoremllama.data.jsonl import atomic_write_text
+    from theoremllama.identity import check_same_run
+
+    path = output / RUN_FILE
+    current = config.identity()
+    recorded = any((output / f).exists() and (output / f).stat().st_size for f in (OBT_FILE, REJECTIONS_FILE))
+    if path.exists() and recorded:  # a run that recorded nothing may be replaced
+        try:
+            previous = json.loads(path.read_text(encoding="utf-8"))["identity"]
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError) as e:
+            raise InputError(f"unreadable run identity ({e}); delete the file to adopt this run's settings",
+                             path=str(path)) from None
+        check_same_run(previous, current, where=str(output),
+                       new_run_hint="give another output directory (--output DIR)")
+    elif recorded:
+        # Outputs without an identity (an older version wrote them): they cannot be checked.
+        raise UserError(f"{output} holds bootstrap outputs but no {RUN_FILE} saying how they were made; "
+                        "give another output directory (--output DIR) to start a new run")
+    else:
+        atomic_write_text(path, json.dumps({"identity": current}, indent=2, ensure_ascii=False) + "\n")
 
 
 def _split(d: dict) -> tuple[str, str]:

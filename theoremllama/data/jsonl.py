@@ -62,13 +62,19 @@ def iter_jsonl_lines(path: str | Path, *, tolerate_truncated_tail: bool = False)
     """Yield (parsed JSON value, 1-based line number) for each non-blank line (see `read_jsonl`)."""
     path = str(path)
     try:
-        f = open(path, "r", encoding="utf-8")
+        f = open(path, "rb")  # decoded line by line, so a bad byte is reported with its line
     except FileNotFoundError:
         raise UserError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise UserError(f"{path}: is a directory, expected a .jsonl file") from None
     with f:
-        for lineno, raw in enumerate(f, start=1):
+        for lineno, raw_bytes in enumerate(f, start=1):
+            try:
+                raw = raw_bytes.decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise InputError(_not_utf8(e), path=path, line=lineno) from None
+            if lineno == 1:
+                raw = raw.lstrip("\ufeff")  # a byte-order mark some editors write
             if not raw.strip():
                 continue
             try:
@@ -83,14 +89,34 @@ def iter_jsonl_lines(path: str | Path, *, tolerate_truncated_tail: bool = False)
                         return
                     raise InputError(msg, path=path, line=lineno) from None
                 raise InputError(f"invalid JSON ({e.msg} at column {e.colno})", path=path, line=lineno) from None
-            except UnicodeDecodeError:
-                raise InputError("not UTF-8 text", path=path, line=lineno) from None
             yield d, lineno
+
+
+def _not_utf8(e: UnicodeDecodeError) -> str:
+    return (f"not UTF-8 text (byte 0x{e.object[e.start]:02x} at offset {e.start}): "
+            "a binary or differently encoded file?")
+
+
+def read_text(path: str | Path) -> str:
+    """A whole text file as UTF-8; a file that is not (a binary file, another encoding) raises an
+    `InputError` naming the line of the first bad byte, a missing file or a directory a `UserError`."""
+    try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise UserError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise UserError(f"{path}: is a directory, expected a file") from None
+    except PermissionError:
+        raise UserError(f"{path}: permission denied") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise InputError(_not_utf8(e), path=str(path), line=data.count(b"\n", 0, e.start) + 1) from None
 
 
 def iter_json_array(path: str) -> Iterator[tuple[Any, int]]:
     """Yield (element, 1-based line where it starts) of a JSON array file (for error messages)."""
-    text = Path(path).read_text(encoding="utf-8")
+    text = read_text(path)
     decoder = json.JSONDecoder()
     ws = " \t\r\n"
     i = 0
@@ -147,7 +173,7 @@ def read_records(path: str | Path, record_type: type | None = None) -> list:
 
         return load_dataset_dir(p, record_type)
     if p.suffix == ".json":
-        with open(p, encoding="utf-8") as f:
+        with open(p, encoding="utf-8", errors="replace") as f:  # a sniff; the readers check the encoding
             head = f.read(4096).lstrip("\ufeff \t\r\n")
         if head.startswith("["):
             return read_json_array(p, record_type)

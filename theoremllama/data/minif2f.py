@@ -167,12 +167,15 @@ def load_minif2f(split: str, *, root: str | Path | None = None, report: list | N
     """The MiniF2F problems of `split` (`valid` or `test`), in the order of `minif2f.jsonl`.
 
     Names that could not be joined exactly with the TheoremLlama files are appended to `report`
-    (one line each) and logged as a warning; such problems are still returned, with the
+    (one line each) and logged (`log_notes`: each at INFO, and one warning that counts them unless
+    the caller passed `report`); such problems are still returned, with the
     informal statement taken from MiniF2F's docstring."""
     if split not in SPLITS:
         raise UserError(f"unknown MiniF2F split {split!r}: expected 'valid' or 'test'")
     root = Path(root) if root is not None else data_root()
+    summarize = report is None  # a caller that asks for the notes reports them itself
     report = report if report is not None else []
+    first_note = len(report)
     rows = _read_minif2f(root, split)
 
     tl_path = root / THEOREMLLAMA_FILE.format(split=split)
@@ -227,9 +230,19 @@ def load_minif2f(split: str, *, root: str | Path | None = None, report: list | N
             informal_statement=informal, informal_proof=(t.get("Informal_proof") or "").strip(),
             reference_proof=reference, commented_proof=b.get("Commented_proof") or "",
         ))
-    for line in report:
-        log.warning("MiniF2F: %s", line)
+    log_notes(f"MiniF2F-{split}", report[first_note:], summary=summarize)
     return problems
+
+
+def log_notes(what: str, notes: list[str], *, summary: bool = True, details: bool = True,
+              log_file: str = "the run's log") -> None:
+    """Each note as an INFO record (the run's log file; the console with --verbose), and one
+    warning line that counts them."""
+    for note in notes if details else ():
+        log.info("%s: %s", what, note)
+    if summary and notes:
+        log.warning("%s: %d notes on the published files (names corrected or unmatched, `sorry` "
+                    "placeholders left out); each one with --verbose or in %s", what, len(notes), log_file)
 
 
 def _iter_named(path: Path):
@@ -253,7 +266,9 @@ def load_example_bank(*, root: str | Path | None = None, report: list | None = N
     `Proof` contains `sorry` (and they have no `Commented_proof`); they are reported, and left
     out with `proved_only=True` (what an in-context example bank wants)."""
     root = Path(root) if root is not None else data_root()
+    summarize = report is None  # a caller that asks for the notes reports them itself
     report = report if report is not None else []
+    first_note = len(report)
     path = root / EXAMPLE_BANK_FILE
     if not path.exists():
         raise UserError(f"{path}: example bank not found (is THEOREMLLAMA_DATA right?)")
@@ -281,6 +296,5 @@ def load_example_bank(*, root: str | Path | None = None, report: list | None = N
             File_path=d.get("File_path") or src.get("File_path") or "",
             Commit=d.get("Commit") or src.get("Commit") or "",
         ))
-    for note in report:
-        log.warning("MiniF2F example bank: %s", note)
+    log_notes("MiniF2F example bank", report[first_note:], summary=summarize)
     return out

@@ -47,6 +47,8 @@ class RunInfo:
     """The model evaluated (for the report's table)."""
     extra: dict = field(default_factory=dict)
     """Anything else worth keeping (example selection, k_examples, ...)."""
+    identity: dict = field(default_factory=dict)
+    """Everything that changes the results (`EvalConfig.identity`): a resume must match it."""
 
     # Fields that may not change between a run and its resumption: they decide what was asked.
     FIXED = ("split", "problems", "seed", "variant")
@@ -67,7 +69,8 @@ class RunInfo:
                                  path=path, line=line, field=f"{RUN_KEY}.{name}")
         if not all(isinstance(p, str) for p in d["problems"]):
             raise InputError("problem names must be strings", path=path, line=line, field=f"{RUN_KEY}.problems")
-        known = {k: d[k] for k in ("split", "problems", "samples", "rounds", "seed", "variant", "model", "extra")
+        known = {k: d[k] for k in ("split", "problems", "samples", "rounds", "seed", "variant", "model", "extra",
+                                        "identity")
                  if k in d}
         return cls(**known)
 
@@ -91,8 +94,11 @@ def read_attempts(path: str | Path) -> tuple[RunInfo | None, list[ProofAttempt],
         try:
             obj = json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as e:
-            if is_last:  # torn tail: the writer was killed mid-line
+            if is_last and raw.lstrip().startswith(b"{"):  # torn tail: the writer was killed mid-line
                 break
+            if isinstance(e, UnicodeDecodeError):
+                raise InputError("not UTF-8 text: a binary or differently encoded file?", path=str(path),
+                                 line=i) from None
             raise InputError(f"not valid JSON ({e})", path=str(path), line=i) from None
         if isinstance(obj, dict) and RUN_KEY in obj:
             run = RunInfo.from_dict(obj[RUN_KEY], path=str(path), line=i)
@@ -128,12 +134,21 @@ class AttemptsFile:
                     f.seek(good - 1)
                     if f.read(1) != b"\n":
                         f.write(b"\n")
-        if previous is not None:
+        if previous is not None and self.attempts:  # a run that recorded nothing may be replaced
+            from theoremllama.identity import check_same_run
+
+            # Files written before identities were recorded: the fields they have.
+            fixed = RunInfo.FIXED + ("model",)
+            old = previous.identity or {k: getattr(previous, k) for k in fixed}
+            new = run.identity if previous.identity else {k: getattr(run, k) for k in fixed}
+            check_same_run(old, new, where=str(self.path),
+                           new_run_hint="choose another output directory (eval --output-dir DIR)")
             changed = [k for k in RunInfo.FIXED if getattr(previous, k) != getattr(run, k)]
             if changed:
                 raise UserError(
                     f"{self.path} holds a run with a different {', '.join(changed)}; "
-                    "choose another output directory (or delete the file) to start a new run")
+                    "choose another output directory (eval --output-dir DIR) or delete the file "
+                    "to start a new run")
         self._file = open(self.path, "a", encoding="utf-8")
         if previous is None or previous.to_dict() != run.to_dict():
             self._append({RUN_KEY: run.to_dict()})

@@ -49,8 +49,10 @@ class EvalConfig:
     """Evaluate only the first N problems of the split (quick runs)."""
     problems: list[str] = field(default_factory=list)
     """Evaluate only these problems (by name); empty = the whole split."""
-    output_dir: str = "runs/eval/minif2f-valid"
-    """Where `attempts.jsonl`, `config.yaml` and the report go."""
+    output_dir: str | None = None
+    """Where `attempts.jsonl`, `config.yaml` and the report go. `{split}` and `{model}` are
+    replaced by the split and a short name of `llm.model`; null: `runs/eval/minif2f-{split}/{model}`,
+    so evaluating another model never resumes this one's run."""
     data_root: str | None = None
     """Folder with the MiniF2F data (default: the data the project ships)."""
     llm: dict = field(default_factory=lambda: {"backend": "openai", "model": "RickyDeSkywalker/TheoremLlama",
@@ -105,6 +107,41 @@ class EvalConfig:
         from theoremllama.eval.repair import RepairConfig
 
         return RepairConfig.from_dict(self.repair)
+
+    def run_dir(self) -> Path:
+        """The output directory, with `{split}` and `{model}` filled in."""
+        from theoremllama.identity import model_slug
+
+        template = self.output_dir or DEFAULT_OUTPUT_DIR
+        try:
+            return Path(template.format(split=self.split, model=model_slug(self.llm.get("model"))))
+        except (KeyError, IndexError, ValueError) as e:
+            raise UserError(f"eval config: output_dir {template!r}: only {{split}} and {{model}} may be "
+                            f"filled in ({e})") from None
+
+    def identity(self, problems: list, seed_examples: list) -> dict:
+        """Everything that changes this run's results (see `theoremllama.identity`). `samples`
+        and `rounds` are not in it: a run may be extended with more of either."""
+        from theoremllama.identity import digest, llm_identity
+
+        ident = {"split": self.split, "seed": self.seed, "prompt": self.prompt, "k_examples": self.k_examples,
+                 "examples": self.examples, "skip_solved": self.skip_solved,
+                 "llm": llm_identity(self.llm), "sampling": dict(sorted(self.sampling.items())),
+                 "problems": f"{len(problems)} problems, sha256 {digest([_asked(p) for p in problems])}",
+                 "seed_examples": digest([dataclasses.asdict(e) for e in seed_examples]),
+                 "verifier": {k: self.verifier.get(k) for k in ("timeout", "mem_gb")}}
+        if self.examples == "retrieved":
+            ident["retriever"] = dict(sorted(self.retriever.items()))
+        return ident
+
+
+DEFAULT_OUTPUT_DIR = "runs/eval/minif2f-{split}/{model}"
+
+
+def _asked(problem) -> list:
+    """What of a problem reaches its prompt and its check (not its reference proofs)."""
+    return [problem.name, problem.split, problem.header, problem.formal_statement,
+            problem.informal_statement, problem.informal_proof, problem.context]
 
 
 @dataclass

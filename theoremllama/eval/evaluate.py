@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+import sys
 from pathlib import Path
 
 import yaml
@@ -50,15 +51,16 @@ class EvalResult:
     """Rounds that needed work in this call (0 when everything was already recorded)."""
 
 
-def load_problems(config: EvalConfig) -> list[Problem]:
+def load_problems(config: EvalConfig, notes: list[str] | None = None) -> list[Problem]:
     """The problems of the configured split (of MiniF2F, or of `problems_file`), restricted by
-    `problems` and `limit`."""
+    `problems` and `limit` (the data layer's notes on the published files are appended to `notes`
+    when given)."""
     if config.problems_file is not None:
         problems = _problems_of_file(config)
     else:
         from theoremllama.data.minif2f import load_minif2f
 
-        problems = load_minif2f(config.split, root=config.data_root)
+        problems = load_minif2f(config.split, root=config.data_root, report=notes)
     if config.problems:
         by_name = {p.name: p for p in problems}
         missing = [n for n in config.problems if n not in by_name]
@@ -89,34 +91,50 @@ def _benchmark(config: EvalConfig) -> str:
     return "MiniF2F" if config.problems_file is None else Path(config.problems_file).stem
 
 
-def load_seed_examples(config: EvalConfig) -> list[Example]:
+def load_seed_examples(config: EvalConfig, notes: list[str] | None = None) -> list[Example]:
     """The seed example bank: the commented MiniF2F-valid proofs shipped with the project.
 
     Only real proofs: 13 of the 106 shipped records are `sorry` placeholders, and a prompt must
     never show the model a `sorry` as a worked example."""
     from theoremllama.data.minif2f import load_example_bank
 
-    return [Example.from_obt(r) for r in load_example_bank(proved_only=True)]
+    return [Example.from_obt(r) for r in load_example_bank(proved_only=True, report=notes)]
 
 
 def evaluate(config: EvalConfig, *, problems: list[Problem] | None = None,
              seed_examples: list[Example] | None = None, generator=None, verifier=None,
              progress: bool = True) -> EvalResult:
     """Run (or resume) an evaluation. `problems`, `seed_examples`, `generator` and `verifier`
-    default to what the config says; pass them to evaluate on other data or with a shared pool."""
+    default to what the config says; pass them to evaluate on other data or with a shared pool.
+    Everything logged goes to `run.log` in the output directory too."""
+    from theoremllama.runlog import LOG_FILE, run_log
+
     config.check()
-    problems = load_problems(config) if problems is None else problems
+    out = config.run_dir()
+    out.mkdir(parents=True, exist_ok=True)
+    with run_log(out / LOG_FILE):
+        return _evaluate(config, out, problems=problems, seed_examples=seed_examples, generator=generator,
+                         verifier=verifier, progress=progress)
+
+
+def _evaluate(config: EvalConfig, out: Path, *, problems, seed_examples, generator, verifier,
+              progress: bool) -> EvalResult:
+    from theoremllama.data.minif2f import log_notes
+
+    notes: list[str] = []  # the data layer's notes on the published files: one summary line
+    problems = load_problems(config, notes) if problems is None else problems
     if not problems:
         raise UserError("eval: no problems to evaluate")
-    seed_examples = load_seed_examples(config) if seed_examples is None else seed_examples
-    out = Path(config.output_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    seed_examples = load_seed_examples(config, notes) if seed_examples is None else seed_examples
+    # The loaders logged each note; both read the seed bank, so its notes come twice.
+    log_notes("MiniF2F", list(dict.fromkeys(notes)), details=False, log_file=str(out / "run.log"))
     run = RunInfo(split=config.split, problems=[p.name for p in problems], samples=config.samples,
                   rounds=config.rounds, seed=config.seed, variant=config.prompt,
                   model=str(config.llm.get("model", "")),
                   extra={"examples": config.examples, "k_examples": config.k_examples,
                          "skip_solved": config.skip_solved, "benchmark": _benchmark(config),
-                         **({"repair": dataclasses.asdict(config.repair_config())} if config.repair_config().enabled else {})})
+                         **({"repair": dataclasses.asdict(config.repair_config())} if config.repair_config().enabled else {})},
+                  identity=config.identity(problems, seed_examples))
     attempts = AttemptsFile(out / ATTEMPTS_FILE, run)
     _write_config(out / CONFIG_FILE, config)
 
@@ -137,6 +155,7 @@ def evaluate(config: EvalConfig, *, problems: list[Problem] | None = None,
                 missing = [s for s in range(config.samples) if not attempts.done((p.name, r, s))]
                 if missing:
                     prompt = build_prompt(p, bank.choose(p, config.k_examples), config.prompt)
+                    _check_same_prompt(attempts, p.name, r, prompt_hash(prompt))
                     items += [WorkItem(p, r, s, prompt, prompt_hash(prompt)) for s in missing]
             if planner is not None:  # repairs of recorded failures not yet repaired (a resumed run)
                 items += planner.pending(r, attempts.attempts.values(), todo)
@@ -171,6 +190,17 @@ def evaluate(config: EvalConfig, *, problems: list[Problem] | None = None,
     return EvalResult(summary=summary, attempts_path=out / ATTEMPTS_FILE, pipeline=stats, rounds_run=rounds_run)
 
 
+def _check_same_prompt(attempts: AttemptsFile, problem: str, round: int, hash: str) -> None:
+    """A resumed (problem, round) must be asked exactly what its recorded samples were asked:
+    anything that changed the prompt (examples, format, the bank of an extended run) would mix
+    two experiments under one pass@k."""
+    recorded = {a.prompt_hash for a in attempts.attempts.values() if (a.problem, a.round) == (problem, round)}
+    if recorded and recorded != {hash}:
+        raise UserError(f"{attempts.path}: the recorded attempts of {problem} in round {round} were made "
+                        "with a different prompt; choose another output directory (eval --output-dir DIR) "
+                        "to start a new run")
+
+
 def _newly_solved(problems: list[Problem], attempts, round: int,
                   solved: dict[str, int]) -> list[tuple[Problem, ProofAttempt]]:
     """(problem, its first passing attempt) for each problem first solved in `round`, in
@@ -184,13 +214,19 @@ def _newly_solved(problems: list[Problem], attempts, round: int,
 def _write_config(path: Path, config: EvalConfig) -> None:
     from theoremllama.data.jsonl import atomic_write_text
 
-    atomic_write_text(path, yaml.safe_dump(config.to_dict(), sort_keys=False, allow_unicode=True))
+    resolved = {**config.to_dict(), "output_dir": str(config.run_dir())}
+    atomic_write_text(path, yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True))
 
 
 def _generator(config: EvalConfig):
     from theoremllama.llm.factory import make_generator
+    from theoremllama.llm.options import backend_options
 
-    return make_generator(dict(config.llm))
+    options, dropped = backend_options(dict(config.llm))
+    if dropped:
+        print(f"eval: note: not options of the {options['backend']} backend, ignored: "
+              f"{', '.join('llm.' + k for k in dropped)}", file=sys.stderr)
+    return make_generator(options)
 
 
 def _verifier(config: EvalConfig):
@@ -202,6 +238,11 @@ def _verifier(config: EvalConfig):
         return open_verifier(**options)
     except TypeError as e:
         raise UserError(f"eval config: bad verifier option ({e})") from None
+    except UserError as e:  # the harness's hints name `verify`'s flags; eval has config keys
+        from theoremllama.config import hint_with_config_key
+
+        raise hint_with_config_key(e, {"--repl-cmd": "verifier.repl_cmd",
+                                       "--lean-project": "verifier.lean_project"}) from None
 
 
 def _retriever(config: EvalConfig):

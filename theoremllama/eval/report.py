@@ -9,8 +9,9 @@ Writes into OUTDIR (default: the attempts file's folder):
     report.md       accuracy per round and cumulative (with the paper's figures as reference),
                     pass@k, failures by reason
     summary.json    the same numbers, machine-readable (`passk.Summary`)
-    pass_at_k.png   pass@k against k (round 0)
-    rounds.png      problems solved per round, and cumulatively
+    pass_at_k.png   pass@k against k (round 0), from 0 %
+    rounds.png      share of problems solved per round, and cumulatively, from 0 %; the paper's
+                    cumulative accuracy only when this run has its protocol (2 rounds x 128, whole split)
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from theoremllama.eval.passk import Summary, mean_pass_at_k, round0_counts, summ
 # rounds of iterative proof writing, 128 samples per problem per round.
 PAPER_RESULTS: dict[str, float] = {"valid": 0.3648, "test": 0.3361}
 PAPER_LABEL = "TheoremLlama (paper)"
+PAPER_PROTOCOL = (2, 128)  # rounds, samples per problem per round
+PAPER_PROBLEMS = 244       # each split, whole
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -87,8 +90,8 @@ def write_report(attempts_path: str | Path, output_dir: str | Path | None = None
            "paper": {"label": PAPER_LABEL, "cumulative_accuracy": PAPER_RESULTS}}
     atomic_write_text(out / "summary.json", json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
     if plots:
-        _plot_pass_at_k(attempts, run, out / "pass_at_k.png", label)
-        _plot_rounds(summary, out / "rounds.png", label)
+        _save(pass_at_k_figure(attempts, run, label), out / "pass_at_k.png")
+        _save(rounds_figure(summary, run, label), out / "rounds.png")
     return summary
 
 
@@ -175,7 +178,20 @@ def _line_of(path: Path, attempt) -> int | None:
     return None
 
 
-def _plot_pass_at_k(attempts, run: RunInfo, path: Path, label: str) -> None:
+def _protocol(rounds: int, samples: int) -> str:
+    return f"{rounds} round{'s' * (rounds != 1)} x {samples} sample{'s' * (samples != 1)}"
+
+
+def _comparable_to_paper(run: RunInfo, problems: int) -> bool:
+    """The paper's figure (cumulative accuracy, 2 rounds x 128 samples, the whole split) is only
+    drawn beside a run that did the same: anything else would compare different quantities."""
+    return (run.split in PAPER_RESULTS and (run.rounds, run.samples) == PAPER_PROTOCOL
+            and problems == PAPER_PROBLEMS)
+
+
+def pass_at_k_figure(attempts, run: RunInfo, label: str):
+    """pass@k of round 0 against k (1 .. samples); y from 0. No reference line: the paper reports
+    no round-0 pass@k, and its cumulative accuracy is another quantity."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -184,40 +200,68 @@ def _plot_pass_at_k(attempts, run: RunInfo, path: Path, label: str) -> None:
     counts = round0_counts(attempts, run.problems)
     n = run.samples
     ks = sorted({2 ** i for i in range(n.bit_length()) if 2 ** i <= n} | {n}) if n >= 1 else []
-    fig, ax = plt.subplots(figsize=(5, 3.5))
+    fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    values = [100 * mean_pass_at_k(counts, k) for k in ks]
     if ks:
-        ax.plot(ks, [100 * mean_pass_at_k(counts, k) for k in ks], marker="o", label=label)
+        ax.plot(ks, values, marker="o", label=f"{label}: round 0, {n} sample{'s' * (n != 1)}/problem")
         ax.set_xscale("log", base=2)
         ax.set_xticks(ks, [str(k) for k in ks])
-    if run.split in PAPER_RESULTS:
-        ax.axhline(100 * PAPER_RESULTS[run.split], color="grey", linestyle="--",
-                   label=f"{PAPER_LABEL}: cumulative, 2 rounds x 128")
-    ax.set_xlabel("k (samples)")
+        ax.set_xlim(ks[0] / 1.5, ks[-1] * 1.5)
+        for k, v in zip(ks, values):
+            ax.annotate(f"{v:.1f}", (k, v), textcoords="offset points", xytext=(0, 6), ha="center", fontsize=7)
+    ymax = min(100, max(10, 1.25 * max(values, default=0)))
+    ax.set_ylim(0, ymax * 1.05)  # headroom: a point at the top is not drawn on the frame
+    ax.set_yticks([t for t in ax.get_yticks() if 0 <= t <= ymax])
+    ax.set_xlabel("k (samples drawn from the round-0 samples)")
     ax.set_ylabel("pass@k (%)")
-    ax.set_title(f"MiniF2F-{run.split} pass@k, round 0" if run.split else "pass@k, round 0")
+    title = f"MiniF2F-{run.split}" if run.split else "MiniF2F"
+    ax.set_title(f"{title}: pass@k in round 0 ({len(run.problems)} problems)")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    _save(fig, path)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False)
+    return fig
 
 
-def _plot_rounds(summary: Summary, path: Path, label: str) -> None:
+def rounds_figure(summary: Summary, run: RunInfo, label: str):
+    """Share of problems first solved in each round (bars) and solved so far (line), y from 0,
+    one slot per planned round; the paper's cumulative accuracy only beside a run with its protocol."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(5, 3.5))
+    planned = max(run.rounds, len(summary.rounds), 1)
+    total = max(summary.problems, 1)
+    fig, ax = plt.subplots(figsize=(5.5, 3.8))
     xs = [r.round for r in summary.rounds]
-    ax.bar(xs, [r.solved_new for r in summary.rounds], label="solved in this round")
-    ax.plot(xs, [r.cumulative_solved for r in summary.rounds], color="black", marker="o", label="cumulative")
-    ax.set_xticks(xs)
-    ax.yaxis.get_major_locator().set_params(integer=True)
-    ax.set_xlabel("round")
-    ax.set_ylabel(f"problems solved (of {summary.problems})")
-    ax.set_title(f"{label}: solved per round")
+    new = [100 * r.solved_new / total for r in summary.rounds]
+    cumulative = [100 * r.cumulative_solved / total for r in summary.rounds]
+    bars = ax.bar(xs, new, width=0.5, label="first solved in this round (count on the bar)")
+    ax.plot(xs, cumulative, color="black", marker="o",
+            label=f"{label}: solved so far ({_protocol(planned, run.samples)})")
+    top = max(cumulative + [0])
+    if _comparable_to_paper(run, summary.problems):
+        paper = 100 * PAPER_RESULTS[run.split]
+        ax.axhline(paper, color="grey", linestyle="--",
+                   label=f"{PAPER_LABEL}: cumulative ({_protocol(*PAPER_PROTOCOL)})")
+        top = max(top, paper)
+    ymax = min(100, max(10, 1.25 * top))
+    ax.set_ylim(0, ymax * 1.05)  # headroom: a point at the top is not drawn on the frame
+    ax.set_yticks([t for t in ax.get_yticks() if 0 <= t <= ymax])
+    for bar, r in zip(bars, summary.rounds):  # inside a tall bar; above a short one, clear of the line's marker
+        x, height = bar.get_x() + bar.get_width() / 2, bar.get_height()
+        if height > 0.12 * ymax:
+            ax.annotate(str(r.solved_new), (x, height / 2), ha="center", va="center", color="white", fontsize=8)
+        else:
+            ax.annotate(str(r.solved_new), (x, height), textcoords="offset points", xytext=(9, 3), ha="left",
+                        fontsize=8)
+    ax.set_xlim(-0.6, planned - 0.4)
+    ax.set_xticks(range(planned))
+    ax.set_xlabel("round of iterative proof writing")
+    ax.set_ylabel(f"% of the {summary.problems} problems")
+    ax.set_title(f"MiniF2F-{summary.split}: solved per round" if summary.split else "solved per round")
     ax.grid(alpha=0.3, axis="y")
-    ax.legend(fontsize=8)
-    _save(fig, path)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False)
+    return fig
 
 
 def _save(fig, path: Path) -> None:

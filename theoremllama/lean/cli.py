@@ -115,8 +115,13 @@ def done_verdicts(path: str) -> dict[str, dict]:
     p = Path(path)
     if not p.exists():
         return out
-    with open(p, encoding="utf-8") as f:
-        for line_no, raw in enumerate(f, start=1):
+    with open(p, "rb") as f:
+        for line_no, raw_bytes in enumerate(f, start=1):
+            try:
+                raw = raw_bytes.decode("utf-8")
+            except UnicodeDecodeError:
+                raise InputError("not UTF-8 text in an existing verdicts file; is this the right -o?",
+                                 path=path, line=line_no) from None
             if not raw.strip():
                 continue
             try:
@@ -163,6 +168,9 @@ def run(args: argparse.Namespace) -> int:
 
     if Path(args.input).resolve() == Path(args.output).resolve():
         raise UserError("the output file must not be the input file")
+    if Path(args.output).is_dir():
+        raise UserError(f"-o {args.output}: is a directory; -o names the verdicts file "
+                        f"(e.g. -o {Path(args.output) / 'verdicts.jsonl'})")
     jobs = read_jobs(args.input)
     done = done_verdicts(args.output)
     todo = [j for j in jobs if j.id not in done]

@@ -270,7 +270,7 @@ def _write_rounds(config: IterateConfig, rounds: list[dict]) -> None:
 
 
 def _generator(llm: dict):
-    from theoremllama.llm.base import make_generator
+    from theoremllama.llm.factory import make_generator
 
     return make_generator(llm)
 

@@ -4,8 +4,10 @@ An async pipeline has one task per theorem, each asking for one completion (or o
 check) at a time. Backends that work in batches (vLLM offline, HF transformers, the Lean REPL
 pool) are fastest when given many at once, so `MicroBatcher` gathers what arrives within
 `max_wait` seconds (up to `max_batch` items), runs the blocking function once on a worker
-thread, and hands each caller its own result. Batches run one at a time: the backend behind
-them (a GPU, a process pool) is not shared between two calls.
+thread, and hands each caller its own result. A batcher runs its batches one at a time, and
+`BatchingGenerator` puts every request for its backend into one batcher, whatever its sampling
+parameters (bootstrap's two stages sample differently): the backend behind it (one vLLM engine,
+one GPU) is never entered from two threads at once.
 
     agen = as_async(make_generator(cfg))       # has .agenerate(prompts, sampling) in any case
 """
@@ -69,26 +71,44 @@ class MicroBatcher:
 
 
 class BatchingGenerator:
-    """An async face (`agenerate`) for a blocking `Generator`, batching concurrent calls that
-    share the same sampling parameters into one `generate` call."""
+    """An async face (`agenerate`) for a blocking `Generator`: concurrent calls go into one queue,
+    and each batch becomes one `generate` call per distinct sampling, made one after the other on
+    one worker thread."""
 
     def __init__(self, generator, *, max_batch: int = 256, max_wait: float = 0.05):
         self.generator = generator
         self.max_batch = max_batch
         self.max_wait = max_wait
-        self._batchers: dict[str, MicroBatcher] = {}
+        self._batcher = MicroBatcher(self._generate_mixed, max_batch=max_batch, max_wait=max_wait)
+        self.calls = 0
+        """`generate` calls made on the backend (for tests and tuning)."""
 
     @property
     def usage(self):
         return self.generator.usage
 
+    @property
+    def batches(self) -> int:
+        return self._batcher.batches
+
+    def _generate_mixed(self, items: list[tuple[object, object]]) -> list[list[str]]:
+        """(prompt, sampling) items -> completions, one backend call per distinct sampling."""
+        groups: dict[str, list[int]] = {}
+        for i, (_, sampling) in enumerate(items):
+            groups.setdefault(repr(sampling), []).append(i)
+        results: list = [None] * len(items)
+        for indices in groups.values():
+            sampling = items[indices[0]][1]
+            self.calls += 1
+            outs = self.generator.generate([items[i][0] for i in indices], sampling)
+            if len(outs) != len(indices):
+                raise RuntimeError(f"the generator returned {len(outs)} results for {len(indices)} prompts")
+            for i, out in zip(indices, outs):
+                results[i] = out
+        return results
+
     async def agenerate(self, prompts: list, sampling) -> list[list[str]]:
-        key = repr(sampling)
-        if key not in self._batchers:
-            self._batchers[key] = MicroBatcher(lambda ps, s=sampling: self.generator.generate(ps, s),
-                                               max_batch=self.max_batch, max_wait=self.max_wait)
-        batcher = self._batchers[key]
-        return list(await asyncio.gather(*(batcher.submit(p) for p in prompts)))
+        return list(await asyncio.gather(*(self._batcher.submit((p, sampling)) for p in prompts)))
 
     def close(self) -> None:
         self.generator.close()

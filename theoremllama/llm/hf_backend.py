@@ -11,6 +11,8 @@ Stop strings end generation early and are cut from the output (the stop string i
 
 from __future__ import annotations
 
+import threading
+
 from theoremllama.errors import UserError
 from theoremllama.llm.base import Generator, Prompt, Sampling, Usage
 
@@ -37,6 +39,10 @@ class HFGenerator(Generator):
 
     def __init__(self, model, tokenizer=None, device: str = "auto", dtype: str = "auto",
                  batch_size: int = 8, *, trust_remote_code: bool = False):
+        from theoremllama.config import check_model_source
+
+        check_model_source(model, "hf backend: model")  # not a minute of hub retries for a typo
+        check_model_source(tokenizer, "hf backend: tokenizer")
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -52,6 +58,7 @@ class HFGenerator(Generator):
         self.device = device
         self.batch_size = max(1, int(batch_size))
         self.usage = Usage()
+        self._model_lock = threading.Lock()  # one generate at a time: the model is not thread-safe
         try:
             if isinstance(model, str):
                 self.model = AutoModelForCausalLM.from_pretrained(model, dtype=torch_dtype,
@@ -81,6 +88,10 @@ class HFGenerator(Generator):
         return "".join(f"{m['role']}: {m['content']}\n" for m in prompt) + "assistant: ", False
 
     def generate(self, prompts: list[Prompt], sampling: Sampling) -> list[list[str]]:
+        with self._model_lock:  # the seed and the model belong to one call at a time
+            return self._generate(prompts, sampling)
+
+    def _generate(self, prompts: list[Prompt], sampling: Sampling) -> list[list[str]]:
         torch = self.torch
         if sampling.seed is not None:
             torch.manual_seed(sampling.seed)

@@ -11,6 +11,8 @@ applies the model's chat template. For serving many jobs at once, run `vllm serv
 
 from __future__ import annotations
 
+import threading
+
 from theoremllama.errors import UserError
 from theoremllama.llm.base import Generator, Prompt, Sampling, Usage
 
@@ -30,6 +32,9 @@ class VLLMGenerator(Generator):
     def __init__(self, model: str, tensor_parallel_size: int = 1, dtype: str = "auto",
                  max_model_len: int | None = None, *, gpu_memory_utilization: float = 0.9,
                  seed: int = 0, trust_remote_code: bool = False, engine_args: dict | None = None):
+        from theoremllama.config import check_model_source
+
+        check_model_source(model, "vllm backend: model")  # not a minute of hub retries for a typo
         try:
             import vllm
         except ImportError:
@@ -38,6 +43,9 @@ class VLLMGenerator(Generator):
         self._vllm = vllm
         self.model = model
         self.usage = Usage()
+        # One engine, one caller at a time: `LLM` is not thread-safe, and callers may hold threads
+        # of their own (an async pipeline's helper threads).
+        self._engine_lock = threading.Lock()
         self.llm = vllm.LLM(model=model, tensor_parallel_size=tensor_parallel_size, dtype=dtype,
                             max_model_len=max_model_len, gpu_memory_utilization=gpu_memory_utilization,
                             seed=seed, trust_remote_code=trust_remote_code, **(engine_args or {}))
@@ -52,12 +60,13 @@ class VLLMGenerator(Generator):
         texts = [i for i, p in enumerate(prompts) if isinstance(p, str)]
         chats = [i for i, p in enumerate(prompts) if not isinstance(p, str)]
         results: list = [None] * len(prompts)
-        if texts:
-            for i, out in zip(texts, self.llm.generate([prompts[i] for i in texts], params, use_tqdm=False)):
-                results[i] = out
-        if chats:
-            for i, out in zip(chats, self.llm.chat([prompts[i] for i in chats], params, use_tqdm=False)):
-                results[i] = out
+        with self._engine_lock:
+            if texts:
+                for i, out in zip(texts, self.llm.generate([prompts[i] for i in texts], params, use_tqdm=False)):
+                    results[i] = out
+            if chats:
+                for i, out in zip(chats, self.llm.chat([prompts[i] for i in chats], params, use_tqdm=False)):
+                    results[i] = out
         completions = []
         for out in results:
             completions.append([c.text for c in out.outputs])

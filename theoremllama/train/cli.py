@@ -28,6 +28,11 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from theoremllama.train import recipe
 
+    done = recipe.completed_run(cfg)
+    if done is not None:
+        print(f"theoremllama train: {cfg.output_dir} already holds this finished run (step "
+              f"{done['global_step']}); nothing to do. Final model in {done['final']}")
+        return 0
     try:
         final = recipe.train(cfg)
     finally:

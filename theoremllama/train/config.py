@@ -98,6 +98,24 @@ class TrainConfig:
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
+    def identity(self) -> dict:
+        """Everything that changes the trained weights (see `theoremllama.identity`): not where
+        the run lives, how it resumes, or how often it logs and saves."""
+        ident = self.to_dict()
+        for key in ("output_dir", "resume", "log_data_order"):
+            ident.pop(key)
+        ident["trainer"] = {k: v for k, v in sorted(self.trainer.items()) if k not in OPERATIONAL_TRAINER_ARGS}
+        return ident
+
+
+# TrainingArguments that change how a run is logged, saved or fed, not what it learns.
+OPERATIONAL_TRAINER_ARGS = frozenset({
+    "logging_steps", "logging_strategy", "logging_first_step", "logging_dir", "report_to", "run_name",
+    "save_steps", "save_strategy", "save_total_limit", "save_only_model", "dataloader_num_workers",
+    "dataloader_pin_memory", "dataloader_persistent_workers", "dataloader_prefetch_factor",
+    "disable_tqdm", "log_level", "log_level_replica",
+})
+
 
 def _typed(cls, values: Any, where: str):
     """Build dataclass `cls` from a mapping, naming the offending key on any mismatch."""
@@ -147,6 +165,10 @@ def check(cfg: TrainConfig) -> TrainConfig:
         raise UserError("config key 'model.from_config.model_type' is required (e.g. llama)")
     if cfg.tokenizer is None and m.name_or_path is None:
         raise UserError("config key 'tokenizer' is required when the model is built from a config")
+    from theoremllama.config import check_model_source
+
+    check_model_source(m.name_or_path, "config key 'model.name_or_path'")
+    check_model_source(cfg.tokenizer, "config key 'tokenizer'")
     if cfg.max_seq_len < 16:
         raise UserError(f"config key 'max_seq_len': must be at least 16, got {cfg.max_seq_len}")
     if cfg.block_fill not in ("exact", "whole"):
@@ -161,10 +183,13 @@ def check(cfg: TrainConfig) -> TrainConfig:
     from transformers import TrainingArguments  # only the field names are needed
 
     known = {f.name: f for f in dataclasses.fields(TrainingArguments)}
-    unknown = [k for k in cfg.trainer if k not in known]
+    _check_warmup(cfg.trainer)
+    unknown = [k for k in cfg.trainer if k not in known and k != "warmup_ratio"]
     if unknown:
         raise UserError(f"unknown config key 'trainer.{unknown[0]}' (not a transformers.TrainingArguments field)")
     for k, v in cfg.trainer.items():
+        if k not in known:  # warmup_ratio on transformers 5 (checked above)
+            continue
         # YAML 1.1 reads `1e-5` (no dot) as a string; a float field wants the number.
         kind = known[k].type if isinstance(known[k].type, str) else getattr(known[k].type, "__name__", "")
         if isinstance(v, str) and kind.startswith("float"):
@@ -173,6 +198,22 @@ def check(cfg: TrainConfig) -> TrainConfig:
             except ValueError:
                 raise UserError(f"config key 'trainer.{k}': expected a number, got {v!r}") from None
     return cfg
+
+
+def _check_warmup(trainer: dict) -> None:
+    """`warmup_ratio` (a fraction of all steps) works on every supported transformers: version 5
+    dropped the key and reads a float `warmup_steps` below 1 as the ratio instead, while 4.x
+    reads `warmup_steps` as a step count (0.03 would mean no warmup at all). The recipe maps the
+    ratio onto whichever key the installed version has (`recipe.training_arguments`)."""
+    ratio, steps = trainer.get("warmup_ratio"), trainer.get("warmup_steps")
+    if ratio is not None:
+        if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not 0 <= ratio < 1:
+            raise UserError(f"config key 'trainer.warmup_ratio': expected a number in [0, 1), got {ratio!r}")
+        if steps:
+            raise UserError("config keys 'trainer.warmup_ratio' and 'trainer.warmup_steps': give one of them")
+    if isinstance(steps, float) and not steps.is_integer():
+        raise UserError(f"config key 'trainer.warmup_steps': expected a whole number of steps, got {steps!r} "
+                        "(for a fraction of all steps use trainer.warmup_ratio)")
 
 
 def load_config(path: str | Path, overrides: list[str] = ()) -> TrainConfig:

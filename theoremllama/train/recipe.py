@@ -9,7 +9,8 @@ Read top to bottom; each step is one small function:
     TrainingArguments -> the YAML's `trainer:` keys + what the recipe owns (no shuffling, DeepSpeed)
     OrderedTrainer    -> the HF Trainer drawing batches in OUR order, logging which records it saw
     train             -> resumes from the last checkpoint when there is one
-    save              -> final/ in HF format + run_info.json (config, versions, seed)
+    save              -> final/ in HF format + run_info.json (config, versions, seed), then
+                         complete.json: a rerun of a finished run does nothing (and says so)
 
 The same module runs under the `deepspeed` launcher (several GPUs, several nodes): the launcher
 sets RANK/WORLD_SIZE/... and passes `--local_rank`, which `cli.py` accepts.
@@ -38,6 +39,11 @@ log = logging.getLogger(__name__)
 
 RUN_INFO = "run_info.json"
 DATA_ORDER = "data_order.jsonl"
+COMPLETE = "complete.json"  # written last, after final/: its presence means the run is finished
+FINAL = "final"
+# Checkpoint files that are training state, not the model (everything else is what save_model wrote).
+TRAINING_STATE_FILES = ("latest", "trainer_state.json", "optimizer.pt", "scheduler.pt", "scaler.pt",
+                        "zero_to_fp32.py", "zero_to_torch.py")
 
 
 def ensure_distributed_env() -> None:
@@ -129,12 +135,24 @@ def deepspeed_config(cfg: TrainConfig) -> dict | None:
     return ds
 
 
-def training_arguments(cfg: TrainConfig, precision: str) -> TrainingArguments:
+def trainer_kwargs(cfg: TrainConfig) -> dict:
+    """The YAML's `trainer:` keys as the installed transformers wants them."""
     kwargs = dict(cfg.trainer)
+    fields = {f.name for f in dataclasses.fields(TrainingArguments)}
+    if "warmup_ratio" in kwargs and "warmup_ratio" not in fields:
+        # transformers 5 has no warmup_ratio: a float warmup_steps below 1 is the ratio there.
+        ratio = kwargs.pop("warmup_ratio")
+        if ratio:
+            kwargs["warmup_steps"] = float(ratio)
+    return kwargs
+
+
+def training_arguments(cfg: TrainConfig, precision: str) -> TrainingArguments:
+    kwargs = trainer_kwargs(cfg)
+    fields = {f.name for f in dataclasses.fields(TrainingArguments)}
     kwargs.setdefault("report_to", "none")
     kwargs.setdefault("save_strategy", "steps")
     kwargs.setdefault("ddp_find_unused_parameters", False)  # every parameter takes part in the loss
-    fields = {f.name for f in dataclasses.fields(TrainingArguments)}
     # transformers 5 renamed gradient_checkpointing; 4.x has only the old name.
     kwargs["activation_checkpointing" if "activation_checkpointing" in fields
            else "gradient_checkpointing"] = cfg.gradient_checkpointing
@@ -219,6 +237,84 @@ def trim_data_order(path: Path, step: int) -> None:
     os.replace(tmp, path)
 
 
+def _rank() -> int:
+    return int(os.environ.get("RANK", "0"))
+
+
+def check_same_run(cfg: TrainConfig) -> None:
+    """Refuse to continue a run in output_dir that was started with other settings."""
+    from theoremllama.identity import check_same_run as check
+
+    for name in (COMPLETE, RUN_INFO):
+        path = Path(cfg.output_dir) / name
+        if not path.is_file():
+            continue
+        try:
+            previous = json.loads(path.read_text(encoding="utf-8"))["identity"]
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+            continue  # written before identities were recorded (or torn): nothing to compare
+        check(previous, cfg.identity(), where=cfg.output_dir,
+              new_run_hint="set another output_dir (--set output_dir=DIR; add --set resume=CHECKPOINT "
+                           "to start from one of this run's checkpoints)")
+        return
+
+
+def completed_run(cfg: TrainConfig) -> dict | None:
+    """What `complete.json` says if output_dir holds this run, finished (else None)."""
+    check_same_run(cfg)
+    path = Path(cfg.output_dir) / COMPLETE
+    if not path.is_file():
+        return None
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def finished_checkpoint(checkpoint: str | None) -> int | None:
+    """The step of `checkpoint` if the run had done all its steps when it was saved.
+
+    (The HF Trainer, resumed from such a checkpoint, trains one step past max_steps.)"""
+    if not checkpoint:
+        return None
+    state = json.loads((Path(checkpoint) / "trainer_state.json").read_text())
+    if state.get("max_steps") and state["global_step"] >= state["max_steps"]:
+        return int(state["global_step"])
+    return None
+
+
+def _publish_final(cfg: TrainConfig, partial: Path, step: int) -> Path:
+    """Rank 0: move the finished model into final/ and write complete.json (both atomic)."""
+    import shutil
+
+    out = Path(cfg.output_dir)
+    final = out / FINAL
+    if final.exists():  # an earlier, unfinished attempt at saving (complete.json was never written)
+        shutil.rmtree(final)
+    os.replace(partial, final)
+    info = {"global_step": step, "final": str(final), "identity": cfg.identity()}
+    tmp = out / (COMPLETE + ".tmp")
+    tmp.write_text(json.dumps(info, indent=2, ensure_ascii=False))
+    os.replace(tmp, out / COMPLETE)
+    return final
+
+
+def final_from_checkpoint(cfg: TrainConfig, checkpoint: str, step: int) -> Path:
+    """A run killed after its last checkpoint but before final/: final/ is that checkpoint's
+    model (the same files `save_model` writes), without its training state."""
+    import shutil
+
+    out = Path(cfg.output_dir)
+    if _rank() != 0:
+        return out / FINAL
+    partial = out / (FINAL + ".partial")
+    if partial.exists():
+        shutil.rmtree(partial)
+    partial.mkdir()
+    for f in Path(checkpoint).iterdir():
+        if f.is_file() and f.name not in TRAINING_STATE_FILES and not f.name.startswith("rng_state"):
+            shutil.copy2(f, partial / f.name)
+    shutil.copy2(Path(checkpoint) / "trainer_state.json", out / "trainer_state.json")
+    return _publish_final(cfg, partial, step)
+
+
 def versions() -> dict:
     import deepspeed
 
@@ -230,9 +326,9 @@ def versions() -> dict:
 
 def write_run_info(cfg: TrainConfig, args: TrainingArguments, n_records: int, n_trained: int,
                    refused_sorry: int = 0) -> None:
-    """run_info.json beside the checkpoints: config, versions, seed, world size (rank 0 only),
-    and the record counts (`records_refused_sorry`: targets holding `sorry`, never trained on)."""
-    info = {"config": cfg.to_dict(), "versions": versions(), "seed": cfg.seed,
+    """run_info.json beside the checkpoints: config, identity, versions, seed, world size (rank 0
+    only), and the record counts (`records_refused_sorry`: targets holding `sorry`, never trained on)."""
+    info = {"config": cfg.to_dict(), "identity": cfg.identity(), "versions": versions(), "seed": cfg.seed,
             "world_size": args.world_size, "records": n_records, "records_trained": n_trained,
             "records_refused_sorry": refused_sorry}
     path = Path(cfg.output_dir) / RUN_INFO
@@ -242,7 +338,17 @@ def write_run_info(cfg: TrainConfig, args: TrainingArguments, n_records: int, n_
 
 
 def train(cfg: TrainConfig) -> Path:
-    """Run the recipe; returns the directory of the final model."""
+    """Run the recipe; returns the directory of the final model. A finished run is not trained
+    again (its final model is returned); a killed one continues from its last checkpoint."""
+    done = completed_run(cfg)  # refuses a run started with other settings
+    if done is not None:
+        log.info("%s holds the finished run (step %s): nothing to do", cfg.output_dir, done["global_step"])
+        return Path(done["final"])
+    resume = resolve_resume(cfg)
+    step = finished_checkpoint(resume)
+    if step is not None:
+        log.info("%s has done all its steps (%d): writing final/ from it", resume, step)
+        return final_from_checkpoint(cfg, resume, step)
     if cfg.deepspeed:
         ensure_distributed_env()
     transformers.set_seed(cfg.seed)
@@ -273,7 +379,6 @@ def train(cfg: TrainConfig) -> Path:
                              data_order_log=out / DATA_ORDER if cfg.log_data_order else None)
     if args.process_index == 0:
         write_run_info(cfg, args, len(records), len(dataset.order), len(dataset.refused_sorry))
-    resume = resolve_resume(cfg)
     if resume:
         log.info("resuming from %s", resume)
         if args.process_index == 0 and cfg.log_data_order:
@@ -282,11 +387,12 @@ def train(cfg: TrainConfig) -> Path:
     trainer.train(resume_from_checkpoint=resume)
 
     trainer.save_state()  # trainer_state.json (loss history) beside the checkpoints
-    final = out / "final"
-    trainer.save_model(str(final))  # HF format (ZeRO-3: gathered weights; LoRA: the adapter)
-    if args.process_index == 0:
-        tokenizer.save_pretrained(str(final))
-    return final
+    partial = out / (FINAL + ".partial")  # renamed to final/ once whole: a kill never leaves half a model
+    trainer.save_model(str(partial))  # HF format (ZeRO-3: gathered weights; LoRA: the adapter)
+    if args.process_index != 0:
+        return out / FINAL
+    tokenizer.save_pretrained(str(partial))
+    return _publish_final(cfg, partial, trainer.state.global_step)
 
 
 def shutdown() -> None:
