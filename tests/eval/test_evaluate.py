@@ -278,3 +278,35 @@ def test_attempts_are_verified_while_generation_continues(tmp_path):
                           problems=[_problem(n) for n in names], seed_examples=[], progress=False)
     assert recorded_when_slow_answered == [15]
     assert result.summary.cumulative_accuracy == 1.0
+
+
+def test_attempts_whose_header_did_not_import_are_not_recorded_and_a_rerun_retries_them(tmp_path, caplog):
+    """A problem whose header fails to import while another header works: its proofs were never
+    checked, so recording them as `error` would be a wrong verdict that a rerun treats as done."""
+    good = _problem("p1")
+    bad = Problem(name="p2", split="valid", header="import MissingModule\n",
+                  formal_statement="theorem p2 (x : ℕ) (h : x = 2) : x + x = 4 := by\n",
+                  informal_statement="Show that p2 holds.", informal_proof="Compute.")
+
+    def responder(body: dict) -> str:
+        return _block("by\n  norm_num")
+
+    with ScriptedOpenAIServer(responder) as server:
+        config = _config(tmp_path, server, rounds=1, samples=2)
+        with caplog.at_level("WARNING"):
+            result = evaluate(config, problems=[good, bad], seed_examples=[], progress=False)
+        _, attempts, _ = read_attempts(result.attempts_path)
+        assert sorted((a.problem, a.sample, a.reason) for a in attempts) == [("p1", 0, "ok"), ("p1", 1, "ok")]
+        assert result.pipeline[0].unchecked == 2
+        assert "2 attempts were not recorded because their header did not import" in caplog.text
+        asked = len(server.requests)
+        # The rerun retries p2 (and only p2): now no header of the run imports, which is a
+        # setup error, one line naming the header; nothing new is recorded.
+        from theoremllama.errors import UserError
+
+        with pytest.raises(UserError, match="no header of this run could be imported.*MissingModule"):
+            evaluate(config, problems=[good, bad], seed_examples=[], progress=False)
+        assert len(server.requests) > asked
+        assert all("p2" in str(r["messages"]) for r in server.requests[asked:])
+        _, again, _ = read_attempts(result.attempts_path)
+        assert again == attempts

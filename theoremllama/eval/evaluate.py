@@ -17,8 +17,9 @@ yet recorded are generated and verified.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+import logging
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -35,6 +36,8 @@ from theoremllama.llm.base import Sampling
 
 ATTEMPTS_FILE = "attempts.jsonl"
 CONFIG_FILE = "config.yaml"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -171,6 +174,10 @@ def _evaluate(config: EvalConfig, out: Path, *, problems, seed_examples, generat
                                           description=f"round {r}",
                                           follow_up=planner.follow_up if planner is not None else None,
                                           feedback_messages=repair.max_messages))
+                if stats[-1].unchecked:
+                    log.warning("round %d: %d attempts were not recorded because their header did not "
+                                "import (their proofs were never checked); rerun the same command to "
+                                "retry them", r, stats[-1].unchecked)
             newly = _newly_solved(problems, attempts.attempts.values(), r, solved)
             solved.update({p.name: r for p, _ in newly})
             bank.add_verified([Example.from_verified(p, a.proof, r) for p, a in newly])

@@ -79,6 +79,9 @@ class PipelineStats:
     """Proofs sent to the verifier (attempts with an extracted proof)."""
     repairs: int = 0
     """Attempts that were repairs (included in `attempts`)."""
+    unchecked: int = 0
+    """Attempts not recorded because their header did not import (Lean never saw the proof, so
+    `error` would be a wrong verdict): a rerun generates and checks them again."""
     wall_seconds: float = 0.0
 
 
@@ -130,8 +133,9 @@ def _requests(items: list[WorkItem], batched: bool) -> list[list[WorkItem]]:
 
 
 async def _attempt(item: WorkItem, completion: str, verifier, stats: PipelineStats,
-                   feedback_messages: int) -> ProofAttempt:
-    """Extract the proof of a completion, verify it, and make the attempt's record."""
+                   feedback_messages: int) -> ProofAttempt | None:
+    """Extract the proof of a completion, verify it, and make the attempt's record (None when its
+    header did not import: the proof was never checked)."""
     from theoremllama.eval.feedback import feedback, verify_job
 
     proof = extract_proof(completion)
@@ -140,6 +144,8 @@ async def _attempt(item: WorkItem, completion: str, verifier, stats: PipelineSta
     if proof:
         stats.verified += 1
         verdict = await asyncio.wrap_future(verifier.submit(verify_job(item.problem, proof, job_id=item.job_id)))
+        if getattr(verdict, "header_failed", False):
+            return None
         passed, reason, seconds = verdict.passed, verdict.reason, verdict.seconds
         if not passed and verdict.messages and feedback_messages > 0:
             notes = feedback(item.problem, proof, verdict.messages, feedback_messages)
@@ -173,6 +179,10 @@ async def _run(items, generator, sampling, verifier, record, seed, concurrency, 
 
     async def check(item: WorkItem, completion: str) -> None:
         attempt = await _attempt(item, completion, verifier, stats, feedback_messages)
+        if attempt is None:
+            stats.unchecked += 1
+            bar.update(1)
+            return
         record(attempt)
         stats.attempts += 1
         stats.repairs += int(item.depth > 0)
