@@ -47,7 +47,9 @@ def imports_of(tree: ast.Module, this: str, is_package: bool, modules: set[str])
                 pkg = this.split(".") if is_package else this.split(".")[:-1]
                 pkg = pkg[: len(pkg) - node.level + 1]
                 base = ".".join(pkg + ([base] if base else []))
-            names = [base] + [f"{base}.{a.name}" for a in node.names]
+            # `from pkg import mod` depends on pkg.mod (and runs pkg/__init__, whose own imports
+            # are its edges); `from mod import name` depends on mod.
+            names = [f"{base}.{a.name}" if f"{base}.{a.name}" in modules else base for a in node.names]
         else:
             continue
         for name in names:
