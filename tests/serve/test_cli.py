@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import requests
 
 from support.served import free_port
@@ -81,3 +82,21 @@ def test_ray_flag_without_ray_says_how_to_install_it(tmp_path):
     done = cli("verify", inp, "-o", tmp_path / "out.jsonl", "--ray", "--repl-cmd", DOUBLE_CMD, env=env)
     assert done.returncode == 2
     assert done.stderr.strip().splitlines()[-1].endswith("Ray is not installed: pip install 'theoremllama[ray]'")
+
+
+def test_ray_address_where_nothing_answers_fails_fast_in_one_line(tmp_path):
+    """`ray.init` retries an address nobody listens on for many minutes: say so at once."""
+    pytest.importorskip("ray", reason="the ray extra is not installed")
+    import socket
+
+    with socket.socket() as s:  # a port that was free a moment ago: nothing listens there
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    inp = tmp_path / "in.jsonl"
+    inp.write_text(json.dumps(records(1)[0]) + "\n")
+    start = time.monotonic()
+    done = cli("verify", inp, "-o", tmp_path / "out.jsonl", "--ray", f"127.0.0.1:{port}", "--repl-cmd", DOUBLE_CMD)
+    assert time.monotonic() - start < 60
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert f"cannot connect to the Ray cluster at '127.0.0.1:{port}': nothing answers there" in done.stderr
+    assert not (tmp_path / "out.jsonl").exists()

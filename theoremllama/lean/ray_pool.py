@@ -91,6 +91,23 @@ class _Node:
         return 2 * self.workers - sum(len(items) for items in self.in_flight.values())
 
 
+def _check_reachable(address: str, timeout: float = 10.0) -> None:
+    """Fail fast on an explicit HOST:PORT (or ray://HOST:PORT) that nothing answers on: `ray.init`
+    keeps retrying such an address for many minutes before it gives up."""
+    import socket
+
+    if address in ("auto", "local") or ":" not in address:
+        return
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not port.isdigit():
+        return  # not HOST:PORT: let Ray judge it
+    try:
+        socket.create_connection((host.strip("[]") or "127.0.0.1", int(port)), timeout=timeout).close()
+    except OSError as e:
+        raise UserError(f"cannot connect to the Ray cluster at {address!r}: nothing answers there ({e}); "
+                        "start one with `ray start --head`, or give its address, or `local`") from None
+
+
 class RayVerifier:
     def __init__(self, address: str = "auto", *, workers: int | None = None, mem_gb: float | None = None,
                  progress: bool = True, **options):
@@ -100,6 +117,7 @@ class RayVerifier:
         ray = import_ray()
         self._ray = ray
         if not ray.is_initialized():
+            _check_reachable(address)
             try:
                 ray.init(address=None if address == "local" else address, log_to_driver=False,
                          configure_logging=False)
