@@ -57,6 +57,7 @@ def test_two_rounds_with_the_hf_backend(tmp_path):
         # only its samples without a proof are
         assert all(a.reason == "no_proof" for a in attempts if a.problem == "hard")
         assert len(attempts) == row["attempts"]
+        assert row["unchecked"] == SAMPLES - sum(a.problem == "hard" for a in attempts)
         new = [json.loads(line) for line in (out / f"round-{r}" / "proofs.jsonl").read_text().splitlines()]
         passing = {(a.problem, a.sample): a for a in attempts if a.passed}
         for k in new:  # every kept proof is a passing attempt of this round, as written

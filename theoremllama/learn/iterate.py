@@ -113,7 +113,7 @@ def iterate(config: IterateConfig, *, generator_factory=None, verifier=None, pro
                 _mark(config, r, "prove", proved)
                 result.stages_run.append(f"{r}/prove")
             row.update(attempted=len(proved["problems"]), attempts=proved["attempts"],
-                       reasons=proved["reasons"])
+                       unchecked=proved.get("unchecked", 0), reasons=proved["reasons"])
             # ---- collect
             collected = marker(config, r, "collect")
             if collected is None:
@@ -184,6 +184,7 @@ def _prove(config: IterateConfig, r: int, todo: list[Problem], problems: list[Pr
                   extra={"round": r, "problem_file": config.problems})
     attempts = AttemptsFile(round_dir(config, r) / "attempts.jsonl", run)
     generator = None
+    unchecked = 0
     try:
         items = []
         for p in todo:
@@ -194,9 +195,10 @@ def _prove(config: IterateConfig, r: int, todo: list[Problem], problems: list[Pr
         if items:
             llm = dict(config.llm, model=model)
             generator = generator_factory(llm) if generator_factory else _generator(llm)
-            run_pipeline(items, generator=generator, sampling=Sampling(n=1, **config.sampling), verifier=verifier,
-                         record=attempts.write, seed=config.seed, concurrency=config.concurrency,
-                         progress=progress, description=f"round {r}: prove")
+            stats = run_pipeline(items, generator=generator, sampling=Sampling(n=1, **config.sampling),
+                                 verifier=verifier, record=attempts.write, seed=config.seed,
+                                 concurrency=config.concurrency, progress=progress, description=f"round {r}: prove")
+            unchecked = stats.unchecked
         recorded = list(attempts.attempts.values())
     finally:
         attempts.close()
@@ -204,7 +206,8 @@ def _prove(config: IterateConfig, r: int, todo: list[Problem], problems: list[Pr
             generator.close()
             generator = None
             _release_gpu_memory()  # the training subprocess needs the GPUs the generator held
-    return {"model": model, "problems": run.problems, "attempts": len(recorded),
+    # `unchecked`: attempts whose header did not import (never checked, so not recorded)
+    return {"model": model, "problems": run.problems, "attempts": len(recorded), "unchecked": unchecked,
             "passed": sum(a.passed for a in recorded),
             "reasons": dict(sorted(Counter(a.reason for a in recorded).items()))}
 
