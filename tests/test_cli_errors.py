@@ -148,3 +148,17 @@ def test_eval_and_bootstrap_hints_name_their_own_config_keys(tmp_path, capsys, m
     line = _one_line(capsys, main(["bootstrap", "--config", str(cfg), "--verify", "--set", "verify.repl_cmd=[/no/repl]"]),
                      "verify.repl_cmd (--set verify.repl_cmd=...)", "/no/repl", "not found")
     assert "--repl-cmd" not in line
+
+
+def test_output_piped_into_a_reader_that_leaves_is_not_a_traceback(tmp_path):
+    """`theoremllama data stats FILE | head -1`: the reader closes the pipe early."""
+    import subprocess
+    import sys
+
+    src = Path(__file__).resolve().parents[1] / "data" / "examples" / "minif2f_valid_commented.jsonl"
+    proc = subprocess.Popen([sys.executable, "-m", "theoremllama.cli", "data", "stats", str(src)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # the reader is gone before anything is written (as `head` after its lines)
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 0, err
+    assert "Traceback" not in err and "BrokenPipe" not in err

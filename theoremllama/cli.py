@@ -63,7 +63,9 @@ def main(argv: list[str] | None = None) -> int:
 
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
-        return int(args._run(args) or 0)
+        code = int(args._run(args) or 0)
+        sys.stdout.flush()  # here, where a closed pipe is caught below, not at interpreter exit
+        return code
     except UserError as e:
         print(f"theoremllama {args.command}: error: {e}", file=sys.stderr)
         return 2
@@ -74,6 +76,11 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"theoremllama {args.command}: error: {_file_error(e)}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # `theoremllama data stats ... | head`: the reader left; not an error of ours. Point stdout
+        # at /dev/null so the interpreter's final flush does not raise again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print(f"theoremllama {args.command}: interrupted (outputs written so far are kept; rerun to resume)",
               file=sys.stderr)
