@@ -63,10 +63,68 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repo, if not installed
-from theoremllama.lean.syntax import line_col, mask  # noqa: E402
-
 BASE_AXIOMS = ("propext", "Classical.choice", "Quot.sound")
+WIDTH = 120
+"""`format.width`'s default: the column at which Lean's formatter breaks a message."""
+DEFAULT_MAX_STEPS = 5000
+"""`pp.maxSteps`'s default (src/Lean/PrettyPrinter/Delaborator/Options.lean); `pp.all` keeps it."""
+
+
+# ---------------------------------------------------------------- the double's own lexer
+# Enough of Lean's lexical rules to find code: `--` line comments, nesting `/- -/` block comments
+# (docstrings are block comments too), string literals with backslash escapes, char literals
+# (a `'` after an identifier character is a prime), `«...»` quoted names.
+
+def mask(code: str, strings: bool = True) -> str:
+    """`code` with comment text (and, if `strings`, string contents) replaced by spaces; same length
+    and lines."""
+    out = list(code)
+    n, i = len(code), 0
+
+    def blank(a: int, b: int) -> None:
+        for k in range(a, min(b, n)):
+            if out[k] != "\n":
+                out[k] = " "
+
+    while i < n:
+        c = code[i]
+        if code.startswith("--", i):
+            j = code.find("\n", i)
+            j = n if j < 0 else j
+            blank(i, j)
+            i = j
+        elif code.startswith("/-", i):
+            depth, j = 1, i + 2
+            while j < n and depth:
+                if code.startswith("/-", j):
+                    depth, j = depth + 1, j + 2
+                elif code.startswith("-/", j):
+                    depth, j = depth - 1, j + 2
+                else:
+                    j += 1
+            blank(i, j)
+            i = j
+        elif c == '"':
+            j = i + 1
+            while j < n and code[j] != '"':
+                j += 2 if code[j] == "\\" else 1
+            if strings:
+                blank(i + 1, j)
+            i = j + 1
+        elif c == "'" and (i == 0 or not (code[i - 1].isalnum() or code[i - 1] in "_'!?.")):
+            m = re.compile(r"'(?:\\.|[^\\'\n])'").match(code, i)
+            i = m.end() if m else i + 1
+        elif c == "«":
+            j = code.find("»", i)
+            i = n if j < 0 else j + 1
+        else:
+            i += 1
+    return "".join(out)
+
+
+def line_col(code: str, offset: int) -> tuple[int, int]:
+    """(1-based line, 0-based column), the REPL's convention for positions."""
+    return code.count("\n", 0, offset) + 1, offset - (code.rfind("\n", 0, offset) + 1)
 _ID = r"[^\s()\[\]{}⦃⦄:,@]+"
 _COMMAND = re.compile(
     r"^(?:@\[[^\]\n]*\]\s*)?(?:(?:private|protected|noncomputable|unsafe)\s+)*"
@@ -88,8 +146,10 @@ _ALLOC = re.compile(r"double_alloc_(\d+)")
 @dataclass
 class Decl:
     type: str
-    """Normalised `binders : type` text."""
+    """Normalised `binders : type` text, names of the environment's declarations fully qualified."""
     axioms: frozenset
+    levels: tuple = ()
+    """Universe parameters (`u` in `Sort u` / `Type u`)."""
 
 
 @dataclass
@@ -204,12 +264,12 @@ class Double:
             else:
                 n = len(rest.split()[0].split(".")) if rest.split() else 1
                 del env.namespaces[-n:]
-        elif kw in ("theorem", "lemma", "axiom"):
+        elif kw in ("theorem", "lemma", "axiom", "def", "abbrev"):
             self.declaration(code, masked, kw, kw_end, b, env, messages, sorries)
         elif kw == "#print":
             self.print_axioms(code, a, kw_end, b, env, messages)
         elif kw == "#check":
-            self.check(code, a, kw_end, b, env, messages)
+            self.check(code, a, kw_end, b, env, messages, self.max_steps(masked, a))
 
     def declaration(self, code: str, masked: str, kw: str, kw_end: int, b: int, env: Env,
                     messages: list, sorries: list) -> None:
@@ -232,8 +292,10 @@ class Double:
         if full in env.decls:
             messages.append(self.msg(code, "error", n0, n1, f"'{full}' has already been declared"))
             return
+        signature = _qualify_names(signature, env)
+        levels = tuple(dict.fromkeys(re.findall(r"\b(?:Sort|Type)\s+([a-z]\w*)", signature)))
         if kw == "axiom":
-            env.decls[full] = Decl(signature, frozenset({full}))
+            env.decls[full] = Decl(signature, frozenset({full}), levels)
             return
         if "double_retype" in proof:
             signature += " ∧ True"
@@ -258,14 +320,19 @@ class Double:
             sorries.append({"proofState": self.proof_states, "pos": {"line": line, "column": col},
                             "goal": goal, "endPos": {"line": end_line, "column": end_col}})
             self.proof_states += 1
-        if found:
-            messages.append(self.msg(code, "warning", n0, n1, "declaration uses `sorry`"))
         old_sorry = "double_old_sorry" in proof
-        if old_sorry:
+        if found or old_sorry:
             messages.append(self.msg(code, "warning", n0, n1, "declaration uses 'sorry'"))
         if found or errors or old_sorry:
             axioms.add("sorryAx")
-        env.decls[full] = Decl(signature, frozenset(axioms))
+        env.decls[full] = Decl(signature, frozenset(axioms), levels)
+
+    @staticmethod
+    def max_steps(masked: str, a: int) -> int:
+        """The `pp.maxSteps` a `set_option pp.maxSteps N in` chain in front of the command sets."""
+        start = masked.rfind("\n\n", 0, a)
+        found = re.findall(r"set_option\s+pp\.maxSteps\s+(\d+)\s+in", masked[start + 1:a])
+        return int(found[-1]) if found else DEFAULT_MAX_STEPS
 
     def print_axioms(self, code: str, a: int, kw_end: int, b: int, env: Env, messages: list) -> None:
         words = code[kw_end:b].split()
@@ -277,13 +344,14 @@ class Double:
             return
         axioms = env.decls[full].axioms
         if axioms:
-            ordered = [x for x in BASE_AXIOMS if x in axioms] + sorted(axioms - set(BASE_AXIOMS))
-            data = f"'{full}' depends on axioms: [{', '.join(ordered)}]"
+            ordered = sorted(axioms, key=_name_key)
+            data = _wrap_list(f"'{full}' depends on axioms: ", ordered)
         else:
             data = f"'{full}' does not depend on any axioms"
         messages.append(self.msg(code, "info", a, kw_end, data))
 
-    def check(self, code: str, a: int, kw_end: int, b: int, env: Env, messages: list) -> None:
+    def check(self, code: str, a: int, kw_end: int, b: int, env: Env, messages: list,
+              max_steps: int = DEFAULT_MAX_STEPS) -> None:
         words = code[kw_end:b].split()
         target = words[0] if words else ""
         full = env.resolve(target)
@@ -292,10 +360,53 @@ class Double:
             messages.append(self.msg(code, "error", i, i + len(target),
                                      f"Unknown identifier `{target.lstrip('@')}`"))
             return
-        binders, type_ = _split_signature(env.decls[full].type)
-        shown = f"∀ {binders}, {type_}" if binders else type_
-        messages.append(self.msg(code, "info", a, kw_end,
-                                 f"{'@' if target.startswith('@') else ''}{full} : {shown}"))
+        decl = env.decls[full]
+        binders, type_ = _split_signature(decl.type)
+        tokens = type_.split(" ")
+        if len(tokens) > max_steps:  # the delaborator stops after pp.maxSteps and prints `⋯`
+            type_ = " ".join(tokens[:max_steps] + ["⋯"])
+        if not target.startswith("@"):  # `#check c`: the signature form (`.signature c`)
+            head, shown = f"{full} {binders}".rstrip(), type_
+        else:  # `#check @c`: a term, printed `e : type`
+            implicit = any(c in binders for c in "{[⦃")
+            levels = ".{" + ", ".join(decl.levels) + "}" if decl.levels else ""
+            head, shown = f"{'@' if implicit else ''}{full}{levels}", (f"∀ {binders}, {type_}" if binders else type_)
+        data = f"{head} : {shown}"
+        if len(data) > WIDTH and shown.startswith("∀ "):  # the formatter breaks after `∀ binders,`
+            data = f"{head} : ∀ {binders},\n  {type_}"
+        messages.append(self.msg(code, "info", a, kw_end, data))
+
+
+def _name_key(name: str) -> tuple:
+    """Sort key of Lean's `Name.lt` (`Name.cmp` in src/Lean/Data/Name.lean): names are compared
+    from the root, prefix first, so `propext` < `sorryAx` < `Classical.choice` <
+    `Quot.sound` (a one-part name's prefix is the anonymous name, smaller than any)."""
+    parts = name.split(".")
+    key: tuple = ()
+    for part in parts:
+        key = (key, part)
+    return key
+
+
+def _wrap_list(head: str, items: list[str]) -> str:
+    """`head[a, b, c]` as `MessageData.ofList` formats it: one line if it fits in WIDTH columns,
+    else a break after every comma with the continuation indented by one (`sbracket`)."""
+    one_line = head + "[" + ", ".join(items) + "]"
+    if len(one_line) <= WIDTH:
+        return one_line
+    return head + "[" + ",\n ".join(items) + "]"
+
+
+def _qualify_names(signature: str, env: "Env") -> str:
+    """Identifiers naming a declaration of `env` written as their full names (`pp.fullNames`)."""
+    def full(m: re.Match) -> str:
+        word = m.group()
+        resolved = env.resolve(word) if word not in _BINDER_WORDS else None
+        return resolved if resolved is not None else word
+    return re.sub(r"(?<![\w.'])[A-Za-z_][\w.']*", full, signature)
+
+
+_BINDER_WORDS = frozenset({"Type", "Sort", "Prop", "fun", "forall"})
 
 
 def _top_level_assign(masked: str, start: int, end: int) -> int | None:

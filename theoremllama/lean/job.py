@@ -14,8 +14,9 @@ import re
 from dataclasses import dataclass, replace
 
 from theoremllama.errors import UserError
+from theoremllama.lean.checks import qualified_name
 from theoremllama.lean.header import canonical_header, join_header, split_header
-from theoremllama.lean.policy import Violation, find_forbidden
+from theoremllama.lean.policy import Violation, find_forbidden, find_forbidden_completion, starts_with_declaration
 from theoremllama.lean.syntax import mask, top_level_assign
 
 
@@ -32,6 +33,10 @@ class VerifyJob:
     """What follows `:=`, e.g. "by\\n  norm_num" (a repeated statement at its start is cut off)."""
     header: str = ""
     """import / set_option / open lines, e.g. "import Mathlib\\nopen Real"."""
+    namespace: str = ""
+    """The namespace the statement is declared in ('' for the root), e.g. `Nat.Prime` for a theorem
+    taken from inside `namespace Nat.Prime`: `theorem two_le` then declares `Nat.Prime.two_le`.
+    It is opened after the header (unless the header already leaves it open)."""
 
 
 @dataclass(frozen=True)
@@ -46,13 +51,23 @@ class PreparedJob:
     statement: str
     """The statement, ending in `:=`, without header lines."""
     name: str
-    """The theorem's name as written (checked as `_root_.NAME`)."""
+    """The theorem's name as written in the statement."""
     body: str
     """`statement + " " + proof`: what runs in the header's environment."""
     proof_offset: int
     """Where the proof starts in `body`."""
     violations: tuple[Violation, ...] = ()
     """Forbidden constructs in the proof (positions in `code`)."""
+    namespace: str = ""
+    """The namespace the header leaves open: where `theorem NAME` declares its constant."""
+    lemma_style: bool = False
+    """True when the proof was a completion that declares auxiliaries and restates the target
+    (`body` is then that completion, see the module docstring)."""
+
+    @property
+    def full_name(self) -> str:
+        """The fully qualified name of the theorem (what the checks look up, as `_root_.NAME`)."""
+        return qualified_name(self.namespace, self.name)
 
     @property
     def header_lines(self) -> int:
@@ -75,6 +90,14 @@ def prepare_job(job: VerifyJob) -> PreparedJob:
         raise UserError(f"job {job.id!r}: statement and proof must be strings")
     split = split_header(job.statement)
     header_block = join_header(job.header or "", split.header)
+    namespace = open_namespace(header_block)
+    wanted = (job.namespace or "").strip()
+    if wanted and namespace != wanted:
+        if namespace:
+            raise UserError(f"job {job.id!r}: namespace {wanted!r} given, but the header leaves "
+                            f"namespace {namespace!r} open")
+        header_block = join_header(header_block, f"namespace {wanted}\n")
+        namespace = wanted
     statement = split.body  # leading blank lines kept: positions stay those of the submission
     masked = mask(statement)
     decl = _DECL.search(masked)
@@ -89,6 +112,18 @@ def prepare_job(job: VerifyJob) -> PreparedJob:
     else:
         statement = statement.rstrip()
     proof = strip_repeated_statement(job.proof, statement, statement[decl.start():])
+    header_lines = header_block.count("\n")
+    completion = split_header(proof).body
+    if starts_with_declaration(completion):
+        # Lemma style: the completion declares auxiliaries, then restates and proves the target.
+        body = completion.strip("\n") + "\n"
+        violations = tuple(replace(v, line=v.line + header_lines)
+                           for v in find_forbidden_completion(body, qualified_name(namespace, name), namespace))
+        if not mask(statement).rstrip().endswith(":="):
+            statement += " :="
+        return PreparedJob(id=str(job.id), header=canonical_header(header_block), header_block=header_block,
+                           statement=statement, name=name, body=body, proof_offset=0, violations=violations,
+                           namespace=namespace, lemma_style=True)
     if not mask(statement).rstrip().endswith(":="):
         if top_level_assign(mask(statement), decl.end()) is not None:
             raise UserError(f"job {job.id!r}: the statement already holds a proof after `:=`: "
@@ -99,12 +134,30 @@ def prepare_job(job: VerifyJob) -> PreparedJob:
     if had_by and not _LEADING_BY.match(mask(proof)):
         proof = _attach_by(proof)
     body = statement + " " + proof
-    header_lines = header_block.count("\n")
     violations = tuple(replace(v, line=v.line + header_lines)
                        for v in find_forbidden(body, start=len(statement) + 1))
     return PreparedJob(id=str(job.id), header=canonical_header(header_block), header_block=header_block,
                        statement=statement, name=name, body=body, proof_offset=len(statement) + 1,
-                       violations=violations)
+                       violations=violations, namespace=namespace)
+
+
+_SCOPE = re.compile(r"^[ \t]*(namespace|section|end)(?![\w.'!?])[ \t]*([^\s]*)", re.M)
+
+
+def open_namespace(header: str) -> str:
+    """The namespace a header leaves open: `namespace A.B` opens A and B, `section` opens an
+    anonymous (or named) scope, `end X` closes as many scopes as X has parts, `end` one."""
+    scopes: list[tuple[str, str]] = []  # (kind, part)
+    for m in _SCOPE.finditer(mask(header)):
+        kind, arg = m.group(1), m.group(2)
+        parts = [p for p in arg.split(".") if p]
+        if kind == "namespace":
+            scopes += [("namespace", p) for p in parts]
+        elif kind == "section":
+            scopes += [("section", p) for p in parts] or [("section", "")]
+        else:
+            del scopes[len(scopes) - max(1, len(parts)):]
+    return ".".join(p for kind, p in scopes if kind == "namespace")
 
 
 
