@@ -2,36 +2,47 @@
 """A semantic test double of the Lean REPL: NOT Lean, a few rules on the code's text.
 
 Used only by tests (the verifier's, the evaluation's and the bootstrapping's); the product never
-runs it. Start it as `[sys.executable, "tests/support/fake_lean_repl.py"]`.
+runs it, and it imports nothing from `theoremllama` (it has its own small lexer, `mask`): a double
+that shared the product's code would agree with the product's bugs. Start it as
+`[sys.executable, "tests/support/fake_lean_repl.py"]`. It models Lean/REPL v4.24.0, the version
+the project pins; where each reply shape comes from is said below.
 
 Wire protocol: exactly the real REPL's (leanprover-community/repl), as recorded in
-`tests/fixtures/repl_transcripts/*.expected.out`: a request is JSON lines up to a blank line (the
-lines are trimmed and joined, as the REPL does); a reply is pretty-printed JSON then a blank line;
-`env` numbers count from 0 in each process, one per command (even a failing one); `sorries` and
-`messages` appear only when non-empty, in the REPL's key order (sorries, messages, env);
-`{"cmd": code}` starts from an empty environment and may import, `{"cmd": code, "env": n}`
-builds on environment n and may not import; an unknown n gets `{"message": "Unknown environment."}`;
-any other request gets a `{"message": ...}` refusal.
+`tests/fixtures/repl_transcripts_v4.24.0/*.expected.out` (tests compare the double's replies to
+those recordings): a request is JSON lines up to a blank line (the lines are trimmed and joined,
+as the REPL does); a reply is pretty-printed JSON then a blank line; `env` numbers count from 0 in
+each process, one per command (even a failing one); `sorries` and `messages` appear only when
+non-empty, in the REPL's key order (sorries, messages, env); `{"cmd": code}` starts from an empty
+environment and may import, `{"cmd": code, "env": n}` builds on environment n and may not import;
+an unknown n gets `{"message": "Unknown environment."}`; any other request gets a `{"message": ...}`
+refusal.
 
 Rules (the code is read with comments and string contents masked, like Lean's lexer would):
 1. Commands start at column 0 with a command keyword (`import`, `open`, `set_option`, `theorem`,
    `lemma`, `axiom`, `namespace`, `end`, `#print`, `#check`, `def`, `example`, ...). Text before
    the first one gets the error "unexpected token; expected command".
-2. Environments map full names to declarations (elaborated type text, axioms used) and remember
-   the open namespaces (like the real REPL, an env keeps the scopes its command left open).
-3. `theorem|lemma NAME binders : type := proof` declares NAME (prefixed by the open namespaces;
-   `_root_.NAME` declares in the root). Its "elaborated type" is the whitespace-normalised text of
-   `binders : type`. Its axioms: `propext, Classical.choice, Quot.sound`; plus `Lean.ofReduceBool`
-   if the proof contains `native_decide`; plus the axioms of every declaration of the env the proof
-   mentions (so a declared `axiom X : ...` used in the proof adds X); plus `sorryAx` when the proof
-   has a sorry or an error. Redeclaring a name gives the error "'NAME' has already been declared".
-   Without `:=` the error is "unexpected end of input; expected ':='".
+2. Environments map full names to declarations (elaborated type text, universe parameters, axioms
+   used) and remember the open namespaces (like the real REPL, an env keeps the scopes its command
+   left open).
+3. `theorem|lemma|def|abbrev NAME binders : type := value` declares NAME (prefixed by the open
+   namespaces; `_root_.NAME` declares in the root). Its "elaborated type" is the
+   whitespace-normalised text of `binders : type`, with every identifier that names a declaration
+   of the environment written as its full name (`pp.fullNames`, which `pp.all` turns on); its
+   universe parameters are the `u` of `Sort u` / `Type u`. Its axioms: `propext,
+   Classical.choice, Quot.sound`, except for a bare `rfl`/`decide`/`trivial` proof, which uses
+   none (as in Lean, where `'t' does not depend on any axioms` for such proofs); plus
+   `Lean.ofReduceBool` if the value contains `native_decide`; plus the axioms of every declaration
+   of the env the value mentions, transitively (as `collectAxioms`, src/Lean/Util/CollectAxioms.lean,
+   walks every constant a proof term uses: an auxiliary lemma's axioms reach the theorem that uses
+   it); plus `sorryAx` when the value has a sorry or an error. Redeclaring a name gives the error
+   "'NAME' has already been declared". Without `:=` the error is "unexpected end of input; expected ':='".
 4. `axiom X : type` declares X, whose axioms are {X}. `namespace X` / `end X` open and close scopes.
 5. `sorry` or `admit` in a proof: a `sorries` entry (goal `⊢ type`) per occurrence and the warning
-   ``declaration uses `sorry` `` at the theorem's name.
-   `double_old_sorry` in a proof: only the warning in older Lean's spelling,
-   `declaration uses 'sorry'` (no `sorries` entry): a sorry the sorries list does not show.
-6. `double_error` or the tactic `fail` in a proof: an error "unsolved goals\\n⊢ type" at that token.
+   `declaration uses 'sorry'` at the theorem's name: REPL v4.24.0's spelling, as recorded in
+   repl_transcripts_v4.24.0 (e.g. dup_sorries); v4.33 writes backticks instead.
+   `double_old_sorry` in a proof: only that warning, no `sorries` entry (a sorry the sorries list
+   does not show).
+6. `double_error` or the tactic `fail` in a proof: an error "unsolved goals\n⊢ type" at that token.
 7. `double_retype` in a proof: the theorem's elaborated type becomes `type ∧ True` (an environment
    in which the statement means something else, for the verifier's statement check).
 8. Faults, for the harness: `double_hang` never answers; `double_crash` prints half a reply and
@@ -41,12 +52,28 @@ Rules (the code is read with comments and string contents masked, like Lean's le
    `double_alloc_<mib>` really allocates that many MiB (under a smaller RLIMIT_AS, Python's
    MemoryError ends the process with status 1, as Lean's allocation failure would).
    `import Missing...` (a module whose name starts with `Missing`) gives an "unknown module" error.
-9. `#print axioms NAME` (or `_root_.NAME`): info `'NAME' depends on axioms: [a, b, c]` or
-   `'NAME' does not depend on any axioms`, or the error `unknown constant 'NAME'`.
-   `#check NAME` / `#check @NAME` (also after `set_option pp.all true in`): info
-   `@NAME : ∀ binders, type` (or `NAME : ...` without `@`), or the error "Unknown identifier `NAME`".
-   Name lookup tries the open namespaces, innermost first, then the root; `_root_.` means the root.
-10. Everything else (`norm_num`, `linarith`, `simp`, `def`, `open`, `set_option`, ...) is accepted.
+   `double_silent_axioms` in a proof: `#print axioms` of that theorem prints nothing (not a Lean
+   shape: a harness must not read silence as "no axioms").
+9. `#print axioms NAME` (or `_root_.NAME`), as `printAxiomsOf` in src/Lean/Elab/Print.lean writes
+   it: info `'NAME' depends on axioms: [a, b, c]` (full name; the list sorted by `Name.lt`, i.e.
+   `Name.cmp` of src/Lean/Data/Name.lean, which compares prefixes first: `[propext, sorryAx,
+   Classical.choice, Quot.sound]`; formatted by `MessageData.ofList`, so a list longer than the
+   120-column `format.width` breaks after every comma, continuation lines indented by one), or
+   `'NAME' does not depend on any axioms`; or the error `unknown constant 'NAME'`.
+10. `#check @NAME` is a term, not an identifier, so `elabCheckCore`
+   (src/Lean/Elab/BuiltinCommand.lean) logs `m!"{e} : {type}"`: `NAME : ∀ binders, type`, with
+   `@NAME` when NAME has implicit or instance binders (the explicit form `pp.explicit` prints for
+   such a constant) and `NAME.{u, v}` when it has universe parameters (`delabConst` with
+   `pp.universes`); a line longer than 120 columns breaks after `∀ binders,` with the body indented
+   by two. `#check NAME` (an identifier) logs the signature form `NAME binders : type`, as recorded
+   in repl_transcripts_v4.24.0 (`#check demo` -> `demo (a b : Nat) : a + b = b + a`). Unknown:
+   the error "Unknown identifier `NAME`". Name lookup tries the open namespaces, innermost first,
+   then the root; `_root_.` means the root. The type is cut after `pp.maxSteps` words (default
+   5000, which `pp.all` does not raise: src/Lean/PrettyPrinter/Delaborator/Options.lean) and
+   ends in `⋯`, unless a `set_option pp.maxSteps N in` in front of the `#check` raises it.
+   The double does not render `pp.all`'s explicit forms (`@HAdd.hAdd ...`): equal statements print
+   equal text, different ones different text, which is what the verifier relies on.
+11. Everything else (`norm_num`, `linarith`, `simp`, `open`, `set_option`, ...) is accepted.
 A true proof for the double is `by norm_num`; a false one `by double_error`.
 
 With the environment variable FAKE_LEAN_REPL_LOG set, every request is appended to that file as
@@ -139,6 +166,7 @@ def _word(w: str) -> re.Pattern:
 
 _SORRY = _word("(?:sorry|admit)")
 _ERROR = _word("(?:double_error|fail)")
+_AXIOM_FREE = re.compile(r"(?:by\s+)?(?:rfl|decide|trivial)")
 _SLEEP = re.compile(r"double_sleep_(\d+)")
 _ALLOC = re.compile(r"double_alloc_(\d+)")
 
@@ -150,6 +178,8 @@ class Decl:
     axioms: frozenset
     levels: tuple = ()
     """Universe parameters (`u` in `Sort u` / `Type u`)."""
+    silent: bool = False
+    """`#print axioms` prints nothing for it (the `double_silent_axioms` fault)."""
 
 
 @dataclass
@@ -300,7 +330,7 @@ class Double:
         if "double_retype" in proof:
             signature += " ∧ True"
         goal = "⊢ " + _split_signature(signature)[1]
-        axioms = set(BASE_AXIOMS)
+        axioms = set() if _AXIOM_FREE.fullmatch(proof.strip()) else set(BASE_AXIOMS)
         if "native_decide" in proof:
             axioms.add("Lean.ofReduceBool")
         for ident in set(re.findall(r"[\w.'₀-₉]+", proof)):
@@ -325,7 +355,7 @@ class Double:
             messages.append(self.msg(code, "warning", n0, n1, "declaration uses 'sorry'"))
         if found or errors or old_sorry:
             axioms.add("sorryAx")
-        env.decls[full] = Decl(signature, frozenset(axioms), levels)
+        env.decls[full] = Decl(signature, frozenset(axioms), levels, "double_silent_axioms" in proof)
 
     @staticmethod
     def max_steps(masked: str, a: int) -> int:
@@ -343,6 +373,8 @@ class Double:
             messages.append(self.msg(code, "error", a, kw_end, f"unknown constant '{words[1].removeprefix('_root_.')}'"))
             return
         axioms = env.decls[full].axioms
+        if env.decls[full].silent:
+            return
         if axioms:
             ordered = sorted(axioms, key=_name_key)
             data = _wrap_list(f"'{full}' depends on axioms: ", ordered)
