@@ -51,7 +51,7 @@ class PreparedJob:
     statement: str
     """The statement, ending in `:=`, without header lines."""
     name: str
-    """The theorem's name as written in the statement."""
+    """The theorem's name as written in the statement, without a `_root_.` prefix."""
     body: str
     """`statement + " " + proof`: what runs in the header's environment."""
     proof_offset: int
@@ -59,7 +59,8 @@ class PreparedJob:
     violations: tuple[Violation, ...] = ()
     """Forbidden constructs in the proof (positions in `code`)."""
     namespace: str = ""
-    """The namespace the header leaves open: where `theorem NAME` declares its constant."""
+    """Where `theorem NAME` declares its constant: the namespace the header leaves open, or ''
+    for a statement written `theorem _root_.NAME`."""
     lemma_style: bool = False
     """True when the proof was a completion that declares auxiliaries and restates the target
     (`body` is then that completion, see the module docstring)."""
@@ -104,7 +105,12 @@ def prepare_job(job: VerifyJob) -> PreparedJob:
     if decl is None:
         raise UserError(f"job {job.id!r}: the statement is not a `theorem` or `lemma` declaration: "
                         f"{statement[:100]!r}")
-    name = decl.group("name").removeprefix("_root_.").rstrip(".")  # `foo.{u}`: universe parameters
+    written = decl.group("name").rstrip(".")  # `foo.{u}`: universe parameters
+    name = written.removeprefix("_root_.")
+    if written != name:  # `theorem _root_.x` declares `x` whatever namespace is open
+        namespace_of_name = ""
+    else:
+        namespace_of_name = namespace
     by = _TRAILING_BY.search(masked)
     had_by = by is not None and masked[:by.start()].rstrip().endswith(":=")
     if had_by:
@@ -118,12 +124,12 @@ def prepare_job(job: VerifyJob) -> PreparedJob:
         # Lemma style: the completion declares auxiliaries, then restates and proves the target.
         body = completion.strip("\n") + "\n"
         violations = tuple(replace(v, line=v.line + header_lines)
-                           for v in find_forbidden_completion(body, qualified_name(namespace, name), namespace))
+                           for v in find_forbidden_completion(body, qualified_name(namespace_of_name, name), namespace))
         if not mask(statement).rstrip().endswith(":="):
             statement += " :="
         return PreparedJob(id=str(job.id), header=canonical_header(header_block), header_block=header_block,
                            statement=statement, name=name, body=body, proof_offset=0, violations=violations,
-                           namespace=namespace, lemma_style=True)
+                           namespace=namespace_of_name, lemma_style=True)
     if not mask(statement).rstrip().endswith(":="):
         if top_level_assign(mask(statement), decl.end()) is not None:
             raise UserError(f"job {job.id!r}: the statement already holds a proof after `:=`: "
@@ -138,7 +144,7 @@ def prepare_job(job: VerifyJob) -> PreparedJob:
                        for v in find_forbidden(body, start=len(statement) + 1))
     return PreparedJob(id=str(job.id), header=canonical_header(header_block), header_block=header_block,
                        statement=statement, name=name, body=body, proof_offset=len(statement) + 1,
-                       violations=violations, namespace=namespace)
+                       violations=violations, namespace=namespace_of_name)
 
 
 _SCOPE = re.compile(r"^[ \t]*(namespace|section|end)(?![\w.'!?])[ \t]*([^\s]*)", re.M)

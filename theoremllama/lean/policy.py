@@ -64,7 +64,6 @@ def _kw(*words: str) -> str:
 
 
 _DECLARATION = re.compile(_kw("theorem", "lemma", "def", "abbrev"))
-_MODIFIERS = re.compile(r"(?:(?:private|protected)\s+)*$")
 _DECL_NAME = re.compile(r"\s+([^\s(){}\[\]⦃⦄:,]+)")
 
 # (pattern, why) — the construct's name in a violation is the matched text.
@@ -124,12 +123,20 @@ def find_forbidden(code: str, start: int = 0, end: int | None = None) -> list[Vi
     return [found[k] for k in sorted(found)]
 
 
+_COMMAND_START = re.compile(r"@\[|" + _kw(
+    "theorem", "lemma", "def", "abbrev", "instance", "example", "axiom", "opaque", "structure", "class",
+    "inductive", "noncomputable", "private", "protected", "partial", "unsafe", "mutual", "namespace", "section",
+    "variable", "universe", "attribute", "macro", "macro_rules", "syntax", "notation", "elab", "run_cmd",
+    "initialize") + r"|#\w+")
+
+
 def starts_with_declaration(code: str) -> bool:
-    """True when `code` (after comments and docstrings) starts with a theorem, lemma, def or abbrev
-    declaration, possibly `private`/`protected`: a lemma-style completion."""
+    """True when `code` (after comments and docstrings) starts with a command that declares
+    something (`theorem`, `lemma`, `def`, an attribute, `axiom`, `instance`, a modifier, ...): a
+    lemma-style completion, scanned whole by `find_forbidden_completion` (which then rejects
+    whatever is not an allowed declaration). A proof term or tactic block never starts so."""
     masked = mask(code).lstrip()
-    m = _DECLARATION.search(masked)
-    return m is not None and _MODIFIERS.fullmatch(masked[:m.start()]) is not None
+    return _COMMAND_START.match(masked) is not None
 
 
 def declarations(code: str) -> list[tuple[str, str, int]]:
