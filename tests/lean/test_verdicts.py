@@ -95,6 +95,11 @@ def test_long_statements_are_printed_in_full():
     assert reasons(out) == ["statement", "ok"], [v.detail[:200] for v in out]
 
 
+def test_a_type_printed_with_an_elided_part_is_never_compared():
+    (out,) = verify([VerifyJob("elided", STATEMENT, "by norm_num\n  double_elided", HEADER)])
+    assert out.reason == "statement" and "elided" in out.detail
+
+
 # ----------------------------------------------------------------------------- lemma style
 
 AUX = "lemma aux (x : ℕ) (h : x = 2) : x + x = 4 := by\n  subst h\n  norm_num\n\n"

@@ -53,7 +53,9 @@ Rules (the code is read with comments and string contents masked, like Lean's le
    MemoryError ends the process with status 1, as Lean's allocation failure would).
    `import Missing...` (a module whose name starts with `Missing`) gives an "unknown module" error.
    `double_silent_axioms` in a proof: `#print axioms` of that theorem prints nothing (not a Lean
-   shape: a harness must not read silence as "no axioms").
+   shape: a harness must not read silence as "no axioms"). `double_elided` in a proof: its type
+   prints with a `⋯` whatever the options (a printer that still elides: the harness must refuse
+   to compare such a type).
 9. `#print axioms NAME` (or `_root_.NAME`), as `printAxiomsOf` in src/Lean/Elab/Print.lean writes
    it: info `'NAME' depends on axioms: [a, b, c]` (full name; the list sorted by `Name.lt`, i.e.
    `Name.cmp` of src/Lean/Data/Name.lean, which compares prefixes first: `[propext, sorryAx,
@@ -329,6 +331,8 @@ class Double:
             return
         if "double_retype" in proof:
             signature += " ∧ True"
+        if "double_elided" in proof:
+            signature += " ∧ ⋯"
         goal = "⊢ " + _split_signature(signature)[1]
         axioms = set() if _AXIOM_FREE.fullmatch(proof.strip()) else set(BASE_AXIOMS)
         if "native_decide" in proof:
