@@ -13,7 +13,8 @@ Scope (the code that decides a verdict, not the process plumbing around it):
   theoremllama/lean/verdict.py  the Verdict record
   theoremllama/lean/worker.py   `Worker.check` and `Worker._reference` only (the check sequence)
 Tests run against each mutant: the verdict tests of tests/lean (policy, checks, verdicts, verifier,
-header, lexer); mutmut runs, for each mutant, only the tests that call the mutated function.
+lexer); mutmut runs, for each mutant, only the tests that call the mutated function. (mutmut passes
+test node ids back to pytest, so those tests use plain parametrize ids.)
 
 mutmut reads its configuration from pyproject.toml and works in a `mutants/` copy of the project;
 so that neither touches the checkout, this script copies the project into a scratch directory
@@ -41,7 +42,7 @@ MUTANTS = ["theoremllama.lean.checks.*", "theoremllama.lean.policy.*", "theoreml
            "theoremllama.lean.verdict.*", "theoremllama.lean.worker.xǁWorkerǁcheck__mutmut_*",
            "theoremllama.lean.worker.xǁWorkerǁ_reference__mutmut_*"]
 TESTS = ["tests/lean/test_policy.py", "tests/lean/test_checks.py", "tests/lean/test_verdicts.py",
-         "tests/lean/test_verifier.py", "tests/lean/test_header.py", "tests/lean/test_syntax_interpolation.py"]
+         "tests/lean/test_verifier.py", "tests/lean/test_syntax_interpolation.py"]
 CONFIG = f"""
 [tool.mutmut]
 source_paths = ["theoremllama/"]

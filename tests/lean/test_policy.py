@@ -1,10 +1,17 @@
 """The forbidden-construct policy: every cheat is named with its line; the same words inside
 comments or strings are not. Pure text checks (no process involved)."""
 
+import re
+
 import pytest
 
 from theoremllama.lean.policy import (declarations, describe, find_forbidden, find_forbidden_completion,
                                       starts_with_declaration)
+
+def ids(names):
+    """Plain test ids (node ids with newlines or brackets cannot be passed back to pytest)."""
+    return [f"{i}_{re.sub(r'[^A-Za-z0-9_]+', '_', str(n))[:40]}" for i, n in enumerate(names)]
+
 
 STATEMENT = "theorem t (x : ℕ) (h : x = 2) : x + x = 4 := "
 
@@ -49,7 +56,7 @@ CHEATS = [
 ]
 
 
-@pytest.mark.parametrize("proof,construct", CHEATS, ids=[c for _, c in CHEATS])
+@pytest.mark.parametrize("proof,construct", CHEATS, ids=ids(c for _, c in CHEATS))
 def test_cheat_is_rejected_and_named(proof, construct):
     code = STATEMENT + proof
     found = find_forbidden(code, start=len(STATEMENT))
@@ -79,7 +86,7 @@ HARMLESS = [
 ]
 
 
-@pytest.mark.parametrize("proof", HARMLESS)
+@pytest.mark.parametrize("proof", HARMLESS, ids=ids(HARMLESS))
 def test_words_in_comments_and_strings_and_ordinary_proofs_pass(proof):
     assert find_forbidden(STATEMENT + proof, start=len(STATEMENT)) == []
 
@@ -122,7 +129,7 @@ BYPASSES = [
 ]
 
 
-@pytest.mark.parametrize("proof,construct", BYPASSES, ids=[c for _, c in BYPASSES])
+@pytest.mark.parametrize("proof,construct", BYPASSES, ids=ids(c for _, c in BYPASSES))
 def test_bypasses_are_rejected(proof, construct):
     found = find_forbidden(STATEMENT + proof, start=len(STATEMENT))
     assert construct in [v.construct for v in found], found
@@ -134,7 +141,7 @@ def test_bypasses_are_rejected(proof, construct):
     "by\n  have : s!\"\\{sorry}\" = \"\" := sorry_free\n  omega",  # an escaped brace opens no hole
     "by\n  set_option maxRecDepth 4000 in\n  omega",
     "by\n  set_option «maxRecDepth» 4000 in\n  omega",
-])
+], ids=ids(range(5)))
 def test_interpolation_and_quoted_names_without_cheats_pass(proof):
     assert find_forbidden(STATEMENT + proof, start=len(STATEMENT)) == []
 
@@ -166,7 +173,7 @@ def test_lemma_style_accepts_auxiliaries_before_the_target():
     ("namespace X\n" + AUX + "end X\n" + TARGET, "namespace", "namespace"),
     ("set_option debug.skipKernelTC true\n" + AUX + TARGET, "set_option debug.skipKernelTC", "debug"),
     (AUX.replace("norm_num", "sorry") + TARGET, "sorry", "unproved"),
-])
+], ids=ids(range(11)))
 def test_lemma_style_rejects(completion, construct, why):
     found = find_forbidden_completion(completion, "t")
     assert any(v.construct == construct and why in v.why for v in found), found

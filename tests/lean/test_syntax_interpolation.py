@@ -24,7 +24,7 @@ def test_holes_are_code_and_literal_parts_are_strings():
     ('Lean.logInfo "at {pos}"', "pos"),
     ('s!"{ {a := 1}.a }"', " {a := 1}.a "),  # braces nest inside a hole
     ('s!"{"}"}"', '"}"'),                      # a `}` inside a string in the hole does not close it
-])
+], ids=["m", "f", "throwError", "logInfo", "nested_braces", "brace_in_string"])
 def test_the_hole_is_found(code, hole):
     assert hole in mask(code)
     assert any(s.kind == CODE and code[s.start:s.end] == hole for s in spans(code)) or hole in mask(code)
