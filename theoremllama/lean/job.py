@@ -6,6 +6,15 @@ proof: a trailing `by` of the statement (MiniF2F statements end in `:= by\\n`) i
 proof, a proof that repeats the statement has the repetition cut off, and the forbidden-construct
 policy (`policy.py`) is applied to the proof before anything runs. The code a verdict's positions
 refer to is `header + body` (`PreparedJob.code`).
+
+Lemma style: a proof that starts with a declaration (`lemma aux ... := ...`, an attribute, a
+modifier...) is a completion that declares auxiliaries and then restates and proves the target;
+the body is then the completion alone, checked by `policy.find_forbidden_completion`, and the
+worker's checks find the restated target by name and compare its type with the statement's.
+
+Namespace: a theorem declared while `namespace Foo` is open is `Foo.NAME`. The namespace comes
+from `VerifyJob.namespace` (opened after the header) or from a header that leaves one open;
+`PreparedJob.full_name` is what the checks look up (`theorem _root_.x` escapes the namespace).
 """
 
 from __future__ import annotations
