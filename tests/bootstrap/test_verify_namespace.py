@@ -34,7 +34,9 @@ def responder(body):
     return "```lean4\n" + record["proof"].replace(":= by\n", ":= by\n  -- Compute.\n") + "\n```"
 
 
-def test_namespaced_records_pass_the_lean_recheck(tmp_path):
+def test_namespaced_records_pass_the_lean_recheck(tmp_path, monkeypatch):
+    log = tmp_path / "requests.jsonl"
+    monkeypatch.setenv("FAKE_LEAN_REPL_LOG", str(log))  # the double logs every request it gets
     path = tmp_path / "theorems.jsonl"
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in RECORDS), encoding="utf-8")
     theorems, _ = load_theorems(path, "import Mathlib\n")
@@ -49,3 +51,8 @@ def test_namespaced_records_pass_the_lean_recheck(tmp_path):
     rejections = read_jsonl(tmp_path / "out" / "rejections.jsonl") if (tmp_path / "out" / "rejections.jsonl").exists() else []
     assert summary.accepted == 3, rejections
     assert sorted(d["Name"] for d in read_jsonl(tmp_path / "out" / "obt.jsonl")) == ["Foo.bar", "Nat.Prime.two_le", "top"]
+    # each theorem was checked under its full name, in an environment with its namespace open
+    commands = [json.loads(line)["request"]["cmd"] for line in log.read_text(encoding="utf-8").splitlines()]
+    for name in ("Nat.Prime.two_le", "Foo.bar", "top"):
+        assert any(f"#check @_root_.{name}\n#print axioms _root_.{name}" in c for c in commands), name
+    assert "import Mathlib\nnamespace Nat.Prime\n" in commands
