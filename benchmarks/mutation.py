@@ -12,7 +12,7 @@ Scope (the code that decides a verdict, not the process plumbing around it):
   theoremllama/lean/job.py      job preparation (name, namespace, splicing, policy application)
   theoremllama/lean/verdict.py  the Verdict record
   theoremllama/lean/worker.py   `Worker.check` and `Worker._reference` only (the check sequence)
-Tests run against each mutant: the verdict tests of tests/lean (policy, checks, verdicts, lexer:
+Tests run against each mutant: the verdict tests of tests/lean (policy, checks, verdicts, jobs, lexer:
 seconds each; the pool's fault tests in test_verifier.py take minutes per mutant and test process
 handling, not verdicts); mutmut runs, for each mutant, only the tests that call the mutated function. (mutmut passes
 test node ids back to pytest, so those tests use plain parametrize ids.)
@@ -42,7 +42,7 @@ FILES = ["theoremllama/lean/checks.py", "theoremllama/lean/policy.py", "theoreml
 MUTANTS = ["theoremllama.lean.checks.*", "theoremllama.lean.policy.*", "theoremllama.lean.job.*",
            "theoremllama.lean.verdict.*", "theoremllama.lean.worker.xǁWorkerǁcheck__mutmut_*",
            "theoremllama.lean.worker.xǁWorkerǁ_reference__mutmut_*"]
-TESTS = ["tests/lean/test_policy.py", "tests/lean/test_checks.py", "tests/lean/test_verdicts.py",
+TESTS = ["tests/lean/test_policy.py", "tests/lean/test_checks.py", "tests/lean/test_verdicts.py", "tests/lean/test_job.py",
          "tests/lean/test_syntax_interpolation.py"]
 CONFIG = f"""
 [tool.mutmut]

@@ -110,3 +110,23 @@ def test_the_double_cuts_types_after_pp_max_steps():
     replies = ask(statement, "#check @big", "set_option pp.maxSteps 100000 in\n#check @big")
     assert replies[1]["messages"][0]["data"].endswith(ELIDED)
     assert replies[2]["messages"][0]["data"].endswith("= 3000")
+
+
+def test_reference_check_line_counts_a_multiline_statement():
+    statement = "theorem t (x : ℕ)\n    (h : x = 2) :\n    x + x = 4 :="
+    code = reference_code(statement, "t")
+    line = reference_check_line(statement, "t")
+    assert line == 5 and code.splitlines()[line - 1] == f"set_option {PP_OPTIONS[0][0]} {PP_OPTIONS[0][1]} in"
+    assert reference_check_line(statement, "a.much.longer.name") == line
+
+
+def test_verdict_records():
+    from theoremllama.lean.verdict import Verdict
+    v = Verdict("j", False, "axiom", axioms=["sorryAx"], detail="d")
+    assert Verdict.from_dict({**v.to_dict(), "extra": 1}) == v and v.to_dict()["axioms"] == ["sorryAx"]
+    with pytest.raises(ValueError, match="unknown verdict reason 'great'"):
+        Verdict("j", False, "great")
+    with pytest.raises(ValueError, match="passed=True contradicts reason 'error'"):
+        Verdict("j", True, "error")
+    with pytest.raises(ValueError, match="passed=False contradicts reason 'ok'"):
+        Verdict("j", False, "ok")

@@ -196,3 +196,33 @@ def test_a_proof_term_or_tactic_block_is_not_a_completion():
     for completion in [AUX, "@[simp] " + AUX, "/-- doc -/\ntheorem t : True := trivial", "axiom a : False",
                        "instance : Inhabited ℕ := ⟨0⟩", "private lemma l : True := trivial"]:
         assert starts_with_declaration(completion), completion
+
+
+# ----------------------------------------------------------------------------- pinned by the mutation benchmark
+
+def test_scan_bounds_and_defaults():
+    assert [(v.construct, v.column) for v in find_forbidden("sorry")] == [("sorry", 0)]
+    code = "by simp\n  sorry\ntheorem x : True := sorry"
+    assert [v.construct for v in find_forbidden(code, 0, code.index("theorem"))] == ["sorry"]
+    assert [v.construct for v in find_forbidden(code, 0, code.index("sorry"))] == []
+    (declaration,) = [v for v in find_forbidden(code) if v.construct == "theorem"]
+    assert declaration.why == "adds a declaration after the proof" and declaration.line == 3
+
+
+def test_describe_limits():
+    found = find_forbidden("sorry\nsorry\nsorry\nsorry")
+    assert describe(found[:3]) == "; ".join(v.describe() for v in found[:3])  # default limit 3, nothing more
+    assert describe(found).endswith("; and 1 more") and describe(found[:1]) == found[0].describe()
+
+
+def test_declarations_and_target_rules_exactly():
+    assert [(k, n) for k, n, _ in declarations("theorem poly.{u} (a : Sort u) : True := trivial\ntheorem")] == [
+        ("theorem", "poly"), ("theorem", "")]
+    assert find_forbidden_completion(AUX + TARGET.replace("theorem t", "lemma t"), "t") == []
+    (v,) = find_forbidden_completion(AUX + TARGET.replace("theorem t", "def t"), "t")
+    assert v.why == "the target must be declared by `theorem` or `lemma`"
+    (v,) = find_forbidden_completion(TARGET + AUX, "t")
+    assert v.why == "declares something after the target" and v.construct == "lemma"
+    # `_root_.t` written inside namespace Foo declares `t`: the lemma after it is after the target
+    assert [v.construct for v in find_forbidden_completion(
+        TARGET.replace("theorem t", "theorem _root_.t") + AUX, "t", namespace="Foo")] == ["lemma"]

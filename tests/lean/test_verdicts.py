@@ -159,3 +159,26 @@ def test_lemma_style_in_a_namespace():
                   lemma_job(1, AUX + TARGET.replace("theorem t", "theorem _root_.t"), namespace="Foo")])
     # `_root_.t` is not `Foo.t`, the theorem asked for: nothing named Foo.t is proved
     assert reasons(out) == ["ok", "statement"], [v.detail for v in out]
+
+
+def test_reference_types_are_computed_once_per_header_and_statement(tmp_path, monkeypatch):
+    log = tmp_path / "requests.jsonl"
+    monkeypatch.setenv("FAKE_LEAN_REPL_LOG", str(log))  # the double logs every request it gets
+    jobs = [VerifyJob(str(i), STATEMENT, proof, HEADER) for i, proof in enumerate(["by norm_num", "by simp", "by omega"])]
+    jobs.append(VerifyJob("other", STATEMENT, "by norm_num", "import Mathlib\n"))
+    out = verify(jobs)
+    assert reasons(out) == ["ok"] * 4 and [v.id for v in out] == ["0", "1", "2", "other"]
+    import json
+    sent = [json.loads(line)["request"]["cmd"] for line in log.read_text(encoding="utf-8").splitlines()]
+    assert sum(1 for c in sent if c.startswith(STATEMENT + " sorry")) == 2  # one per header
+
+
+def test_failing_verdicts_point_into_the_submitted_code():
+    lines = HEADER.count("\n")
+    err, sorry = verify([VerifyJob("e", STATEMENT, "by\n  double_error", HEADER),
+                         VerifyJob("s", STATEMENT, "by\n  sorry", HEADER)], bypass_policy=True)
+    assert err.reason == "error" and err.detail.startswith(f"line {lines + 2}:2: unsolved goals")
+    assert err.messages and err.messages[0]["pos"]["line"] == lines + 2
+    assert sorry.reason == "sorry" and sorry.detail == f"the proof uses sorry at line {lines + 2}:2"
+    (missing,) = verify([lemma_job(0, AUX)])
+    assert missing.reason == "statement" and missing.detail.startswith("no theorem `t` after the proof")

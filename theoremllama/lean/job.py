@@ -26,7 +26,7 @@ from theoremllama.errors import UserError
 from theoremllama.lean.checks import qualified_name
 from theoremllama.lean.header import canonical_header, join_header, split_header
 from theoremllama.lean.policy import Violation, find_forbidden, find_forbidden_completion, starts_with_declaration
-from theoremllama.lean.syntax import mask, top_level_assign
+from theoremllama.lean.syntax import LINE_COMMENT, mask, spans, top_level_assign
 
 
 @dataclass
@@ -148,7 +148,9 @@ def prepare_job(job: VerifyJob) -> PreparedJob:
             proof = proof.lstrip()[2:].lstrip(" \t")
     if had_by and not _LEADING_BY.match(mask(proof)):
         proof = _attach_by(proof)
-    body = statement + " " + proof
+    # a statement ending in a `--` comment would swallow a proof put on its line
+    ends_in_comment = bool(statement.strip()) and spans(statement)[-1].kind == LINE_COMMENT
+    body = statement + ("\n" if ends_in_comment else " ") + proof
     violations = tuple(replace(v, line=v.line + header_lines)
                        for v in find_forbidden(body, start=len(statement) + 1))
     return PreparedJob(id=str(job.id), header=canonical_header(header_block), header_block=header_block,
