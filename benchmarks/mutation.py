@@ -42,8 +42,8 @@ FILES = ["theoremllama/lean/checks.py", "theoremllama/lean/policy.py", "theoreml
 MUTANTS = ["theoremllama.lean.checks.*", "theoremllama.lean.policy.*", "theoremllama.lean.job.*",
            "theoremllama.lean.verdict.*", "theoremllama.lean.worker.xǁWorkerǁcheck__mutmut_*",
            "theoremllama.lean.worker.xǁWorkerǁ_reference__mutmut_*"]
-TESTS = ["tests/lean/test_policy.py", "tests/lean/test_checks.py", "tests/lean/test_verdicts.py", "tests/lean/test_job.py",
-         "tests/lean/test_syntax_interpolation.py"]
+TESTS = ["tests/lean/test_policy.py", "tests/lean/test_checks.py", "tests/lean/test_verdicts.py",
+         "tests/lean/test_job.py", "tests/lean/test_syntax_interpolation.py"]
 CONFIG = f"""
 [tool.mutmut]
 source_paths = ["theoremllama/"]
