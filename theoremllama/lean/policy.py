@@ -16,22 +16,65 @@ The code is scanned after `syntax.mask` blanks comments and string contents (a `
 `-- ...` or `"..."` is harmless), but the `{...}` holes of interpolated strings (`s!"{e}"`,
 `m!`, `f!`, `throwError "...{e}"`) are code and are scanned.
 
-| rule (forbidden text)                           | the cheat it stops / why still needed |
-|-------------------------------------------------|---------------------------------------|
-| `sorry`, `admit`, `sorryAx`                     | an unproved goal; the checks see it too (warning, `sorryAx`), this names it before a REPL is spent |
-| `axiom`, `opaque`                               | a constant without proof; an unused one would pass the axiom check of the target, so reject it anyway |
-| `instance`, `example`, `structure`, `class`, `inductive`, `mutual`, `deriving` | not auxiliary lemmas: an instance or a new type changes how the restated statement and every later proof elaborate (instance search, `decide`), which the printed-type comparison catches only where it shows in the type |
-| `theorem`, `lemma`, `def`, `abbrev` outside the lemma-style form | a declaration after the target, or a second proof appended after the given one, is not an auxiliary |
-| target declared by `def`/`abbrev`, or not last  | the target must be the last declaration and a `theorem`/`lemma` |
-| `namespace`                                     | a namespace opened in the completion makes NAME resolve to another constant |
-| `variable`, `include`, `omit`                   | section variables silently become hypotheses of the restated target |
-| `attribute [...]`, `@[...]`                     | `@[csimp]`, `@[implemented_by]`, `@[extern]`, `@[simp]`/`@[instance]` on an auxiliary change evaluation or elaboration of everything after it |
-| `implemented_by`, `extern`                      | replaces the code `native_decide`/`#eval` runs with arbitrary code |
-| `unsafe`, `partial`, `noncomputable`            | escapes the kernel's termination/safety checks (`partial` is an opaque with an unsafe implementation) |
-| `set_option debug.*` (also `«debug».x`)         | `debug.skipKernelTC` switches the kernel check off: nothing printed afterwards would reveal it |
-| `#exit`, `#eval`, `#print`, `#guard_msgs`       | end the file early (the target is never elaborated) or run code at elaboration time |
-| `run_cmd`, `run_tac`, `run_elab`, `run_meta`, `by_elab`, `elab`, `elab_rules`, `macro`, `macro_rules`, `syntax`, `declare_syntax_cat`, `initialize`, `builtin_initialize`, `register_option`, `register_simp_attr` | a metaprogram can add a constant to the environment without the kernel (`addDeclWithoutChecking`) or rewrite what `#check`/`#print axioms` see: no later check can be trusted after one ran |
-| `notation`, `infix`, `infixl`, `infixr`, `prefix`, `postfix`, `binder_predicate` | redefines syntax, so the restated statement reads the same and means something else |
+rule (forbidden text)               the cheat it stops / why it is still needed with declarations allowed
+----------------------------------  ------------------------------------------------------------
+`sorry`, `admit`, `sorryAx`         an unproved goal; the checks see it too (warning,
+                                    `sorryAx`), this names it before a REPL is spent
+
+`axiom`, `opaque`                   a constant without proof; an unused one would pass the axiom
+                                    check of the target, so reject it anyway
+
+`instance`, `example`,              not auxiliary lemmas: an instance or a new type changes how
+`structure`, `class`, `inductive`,  the restated statement and every later proof elaborate
+`mutual`, `deriving`                (instance search, `decide`), which the printed-type
+                                    comparison catches only where it shows in the type
+
+`theorem`, `lemma`, `def`,          a declaration after the target, or a second proof appended
+`abbrev` outside the lemma-style    after the given one, is not an auxiliary
+form
+
+target declared by `def`/`abbrev`,  the target must be the last declaration and a
+or not last                         `theorem`/`lemma`
+
+`namespace`                         a namespace opened in the completion makes NAME resolve to
+                                    another constant
+
+`variable`, `include`, `omit`       section variables silently become hypotheses of the restated
+                                    target
+
+`attribute [...]`, `@[...]`         `@[csimp]`, `@[implemented_by]`, `@[extern]`,
+                                    `@[simp]`/`@[instance]` on an auxiliary change evaluation or
+                                    elaboration of everything after it
+
+`implemented_by`, `extern`          replaces the code `native_decide`/`#eval` runs with
+                                    arbitrary code
+
+`unsafe`, `partial`                 escapes the kernel's termination/safety checks (`partial` is
+                                    an opaque with an unsafe implementation)
+
+`noncomputable`                     harmless to the kernel, but no auxiliary proof needs it and
+                                    it hides a definition from the compiler `native_decide` runs;
+                                    rejected as a modifier with no honest use here
+
+`set_option debug.*` (also          `debug.skipKernelTC` switches the kernel check off: nothing
+`«debug».x`)                        printed afterwards would reveal it
+
+`#exit`, `#eval`, `#print`,         end the file early (the target is never elaborated) or run
+`#guard_msgs`                       code at elaboration time
+
+`run_cmd`, `run_tac`, `run_elab`,   a metaprogram can add a constant to the environment without
+`run_meta`, `by_elab`, `elab`,      the kernel (`addDeclWithoutChecking`) or rewrite what
+`elab_rules`, `macro`,              `#check`/`#print axioms` see: no later check can be trusted
+`macro_rules`, `syntax`,            after one ran
+`declare_syntax_cat`,
+`initialize`,
+`builtin_initialize`,
+`register_option`,
+`register_simp_attr`
+
+`notation`, `infix`, `infixl`,      redefines syntax, so the restated statement reads the same
+`infixr`, `prefix`, `postfix`,      and means something else
+`binder_predicate`
 
 Lemma style (`find_forbidden_completion`): the completion's declarations are `theorem`,
 `lemma`, `def` or `abbrev` (modifiers `private`/`protected` allowed, no attributes), the last one

@@ -185,10 +185,12 @@ class Worker:
                 why = _first_line(checked.errors[0].data) if checked.errors else "nothing printed"
                 raise _Outcome("statement", f"no theorem `{job.full_name}` after the proof ({why})")
             if ELIDED in candidate:
-                raise _Outcome("statement", f"the proved theorem's type printed with an elided part: `{_clip(candidate)}`")
+                raise _Outcome("statement", f"the proved theorem's type printed with an elided part: "
+                                            f"`{_clip(candidate)}`")
             reference = self._reference(job, deadline)
             if reference is None or ELIDED in reference:
-                raise _Outcome("statement", "the statement's own type could not be printed in full in the header environment")
+                raise _Outcome("statement", "the statement's own type could not be printed in full in the header "
+                                            "environment")
             if candidate != reference:
                 raise _Outcome("statement", f"the proved theorem's type differs from the statement's: expected "
                                             f"`{_clip(reference)}`, got `{_clip(candidate)}`")
