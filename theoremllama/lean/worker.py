@@ -2,11 +2,13 @@
 
 For each proof (a `PreparedJob`, see `job.py`) a worker:
   1. imports its header once per process (`{"cmd": header}`) and keeps that environment;
-  2. runs the body, `statement + " " + proof`, in the header's environment;
+  2. runs the body (`statement + " " + proof`, or a lemma-style completion) in the header's
+     environment;
   3. if Lean reports neither an error nor a sorry, runs in the resulting environment the
      `#check @_root_.NAME` / `#print axioms _root_.NAME` of `checks.py` (NAME fully qualified;
-     every pretty-printer bound raised) and compares the printed type with the reference type of the statement: the same `#check`
-     run after `statement sorry` in the header-only environment (computed once per statement and
+     every pretty-printer bound raised) and compares the printed type with the reference type of
+     the statement: the same `#check` run after `statement sorry` in the header-only environment
+     (computed once per header and statement and
      shared by the pool: the text of a type in a given header environment does not depend on the
      process that prints it);
   4. turns what it saw into a `Verdict`, in the order of precedence of `verdict.py`.
