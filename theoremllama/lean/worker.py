@@ -8,9 +8,8 @@ For each proof (a `PreparedJob`, see `job.py`) a worker:
      `#check @_root_.NAME` / `#print axioms _root_.NAME` of `checks.py` (NAME fully qualified;
      every pretty-printer bound raised) and compares the printed type with the reference type of
      the statement: the same `#check` run after `statement sorry` in the header-only environment
-     (computed once per header and statement and
-     shared by the pool: the text of a type in a given header environment does not depend on the
-     process that prints it);
+     (computed once per header and statement and shared by the pool: the text of a type in a given
+     header environment does not depend on the process that prints it);
   4. turns what it saw into a `Verdict`, in the order of precedence of `verdict.py`.
 
 Faults cost only the proof that caused them: on a timeout the REPL's process group is killed
