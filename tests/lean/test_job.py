@@ -25,6 +25,13 @@ CASES = [
     ("  theorem a : 1 = 1 :=  ", "rfl", "  theorem a : 1 = 1 := rfl"),
     ("theorem a : 1 = 1 := by  \n", "rfl", "theorem a : 1 = 1 := by rfl"),
     ("theorem a (x : ℕ := 3) : x = x", "rfl", "theorem a (x : ℕ := 3) : x = x := rfl"),
+    ("theorem a : 1 = 1", ":=rfl", "theorem a : 1 = 1 := rfl"),
+    # a repeated statement followed by a line break keeps the break (the proof's layout)
+    ("theorem a : 1 = 1 :=", "theorem a : 1 = 1 :=\n  rfl", "theorem a : 1 = 1 := \n  rfl"),
+    ("theorem a : 1 = 1 :=", "import X\ntheorem a : 1 = 1 :=\n  rfl", "theorem a : 1 = 1 := \n  rfl"),
+    # the model repeats the declaration without the docstring, or with it
+    ("/-- doc -/\ntheorem a : 1 = 1 :=", "theorem a : 1 = 1 := rfl", "/-- doc -/\ntheorem a : 1 = 1 := rfl"),
+    ("/-- doc -/\ntheorem a : 1 = 1 :=", "/-- doc -/\ntheorem a : 1 = 1 := rfl", "/-- doc -/\ntheorem a : 1 = 1 := rfl"),
     # a statement ending in a line comment: the proof goes on the next line, not into the comment
     ("theorem a : 1 = 1 := -- by\n", "rfl", "theorem a : 1 = 1 := -- by\nrfl"),
 ]
@@ -36,6 +43,7 @@ def test_bodies(statement, proof, body):
     assert job.body == body
     assert job.id == "7" and job.proof_offset == len(job.statement) + 1 and job.body[job.proof_offset - 1] in " \n"
     assert job.body.startswith(job.statement) and not job.lemma_style and job.violations == ()
+    assert job.header_block == "" and job.header == ""
 
 
 def test_statement_errors():
@@ -69,10 +77,10 @@ def test_header_and_positions():
 
 
 def test_lemma_style_jobs():
-    completion = "\n\nlemma aux : 1 = 1 := rfl\n\ntheorem a : 1 = 1 := aux\n\n"
-    job = prepare_job(VerifyJob("a", "theorem a : 1 = 1 := by\n", completion, header="import Mathlib\n"))
-    assert job.lemma_style and job.proof_offset == 0
-    assert job.body == "lemma aux : 1 = 1 := rfl\n\ntheorem a : 1 = 1 := aux\n"
+    completion = "\n\nlemma aux : 1 = 1 := rfl\n\ntheorem a : 1 = 1 := aux  \n\n"
+    job = prepare_job(VerifyJob(5, "theorem a : 1 = 1 := by\n", completion, header="import Mathlib\n"))
+    assert job.lemma_style and job.proof_offset == 0 and job.id == "5"
+    assert job.body == "lemma aux : 1 = 1 := rfl\n\ntheorem a : 1 = 1 := aux  \n"
     assert job.statement == "theorem a : 1 = 1 :=" and job.violations == ()
     job = prepare_job(VerifyJob("a", "theorem a : 1 = 1", "lemma aux : 1 = 1 := rfl\nsorry\ntheorem a : 1 = 1 := aux",
                                 header="import Mathlib\n\n", namespace="N"))
@@ -102,3 +110,4 @@ def test_repeated_statements_and_by():
     assert _after_prefix("ab", "abc") is None and _after_prefix("xbc", "abc") is None and _after_prefix("", "a") is None
     assert _attach_by("rfl") == "by rfl" and _attach_by("  rfl") == "by\n  rfl"
     assert _attach_by("\n\nsimp\nrfl") == "by\nsimp\nrfl" and _attach_by("simp\n") == "by simp\n"
+    assert _attach_by("rfl\n  ") == "by\nrfl\n  "
