@@ -135,7 +135,9 @@ def test_lemma_style_completions():
     ]
     out = verify([lemma_job(i, c) for i, (c, _) in enumerate(cases)], workers=2)
     assert reasons(out) == [want for _, want in cases], [v.detail for v in out]
-    assert "Lean.ofReduceBool" in out[7].detail
+    assert out[7].detail == "depends on axioms outside the whitelist: Lean.ofReduceBool"
+    assert out[0].detail == "" and out[0].axioms == ["propext", "Classical.choice", "Quot.sound"]
+    assert out[3].detail.startswith("the proved theorem's type differs from the statement's: expected `")
     assert "already been declared" in out[4].detail
     assert all(prepare_job(lemma_job(0, c)).lemma_style for c, _ in cases)
 
