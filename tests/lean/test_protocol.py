@@ -1,7 +1,8 @@
 """The REPL wire protocol against the real REPL's recorded sessions.
 
-No test double here: the transcripts under tests/fixtures/repl_transcripts are the real REPL's
-requests and replies (Lean v4.33.0-rc2), and every function tested is pure.
+No test double here: the transcripts under tests/fixtures/repl_transcripts (Lean v4.33.0-rc2) and
+tests/fixtures/repl_transcripts_v4.24.0 (the pinned version, with its Mathlib sessions) are the real
+REPL's requests and replies, and every function tested is pure. Both sets are replayed the same way.
 """
 
 from __future__ import annotations
@@ -15,10 +16,16 @@ from theoremllama.lean.protocol import (SORRY_WARNINGS, CommandResponse, ErrorRe
                                         Pos, ProofStepResponse, ProtocolError, Sorry, encode_request, parse_reply,
                                         split_replies, split_requests)
 
-TRANSCRIPTS = Path(__file__).resolve().parents[1] / "fixtures" / "repl_transcripts"
-ALL_IN = sorted(TRANSCRIPTS.glob("*.in"))
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+TRANSCRIPTS = FIXTURES / "repl_transcripts"
+TRANSCRIPTS_V4_24 = FIXTURES / "repl_transcripts_v4.24.0"
+ALL_IN = sorted(TRANSCRIPTS.glob("*.in")) + sorted(TRANSCRIPTS_V4_24.glob("**/*.in"))
 PAIRS = [p for p in ALL_IN if p.with_suffix(".expected.out").exists()]
 UNPAIRED = [p for p in ALL_IN if not p.with_suffix(".expected.out").exists()]
+
+
+def _id(path: Path) -> str:
+    return str(path.relative_to(FIXTURES).with_suffix(""))
 
 
 def load(path: Path) -> tuple[list[dict], list[dict]]:
@@ -37,11 +44,27 @@ def expected_kind(request: dict) -> type:
 
 def test_the_fixture_set_is_the_one_described():
     # Guards the parametrisations below against silently running on nothing.
-    assert len(PAIRS) >= 50
-    assert [p.name for p in UNPAIRED] == ["pickle_scoped_notation.in", "pickle_scoped_notation_2.in"]
+    assert len([p for p in PAIRS if p.is_relative_to(TRANSCRIPTS)]) >= 50
+    v4_24 = [p for p in PAIRS if p.is_relative_to(TRANSCRIPTS_V4_24)]
+    assert len(v4_24) == 71 and len([p for p in v4_24 if p.parent.name == "Mathlib"]) == 16
+    assert sum(len(load(p)[1]) for p in v4_24) == 216  # the replies the shared README counts
+    assert sorted(_id(p) for p in UNPAIRED) == [
+        "repl_transcripts/pickle_scoped_notation", "repl_transcripts/pickle_scoped_notation_2",
+        "repl_transcripts_v4.24.0/Mathlib/H20231214", "repl_transcripts_v4.24.0/pickle_scoped_notation",
+        "repl_transcripts_v4.24.0/pickle_scoped_notation_2"]
 
 
-@pytest.mark.parametrize("path", PAIRS, ids=lambda p: p.stem)
+def test_the_pinned_version_writes_the_sorry_warning_with_quotes():
+    """REPL v4.24.0 writes `declaration uses 'sorry'`; v4.33 `declaration uses `sorry``: the
+    harness must recognise the pinned spelling (SORRY_WARNINGS) on every recorded warning."""
+    warnings = {m["data"] for p in PAIRS if p.is_relative_to(TRANSCRIPTS_V4_24) for r in load(p)[1]
+                for m in r.get("messages", []) if m["severity"] == "warning" and "sorry" in m["data"]}
+    assert warnings == {"declaration uses 'sorry'"}
+    assert all(parse_reply(r).has_sorry for p in PAIRS if p.is_relative_to(TRANSCRIPTS_V4_24)
+               for r in load(p)[1] if "declaration uses 'sorry'" in json.dumps(r))
+
+
+@pytest.mark.parametrize("path", PAIRS, ids=_id)
 def test_every_recorded_reply_types_and_round_trips(path):
     requests, replies = load(path)
     assert len(requests) == len(replies) > 0
@@ -72,7 +95,7 @@ def test_every_recorded_reply_types_and_round_trips(path):
             assert reply.traces == recorded.get("traces", [])
 
 
-@pytest.mark.parametrize("path", ALL_IN, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", ALL_IN, ids=_id)
 def test_every_recorded_request_survives_our_encoding(path):
     """Also covers the two transcripts recorded without replies: their requests still parse."""
     for request in split_requests(path.read_text(encoding="utf-8")):

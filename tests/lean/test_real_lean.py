@@ -68,3 +68,28 @@ def test_shipped_minif2f_examples_with_mathlib(repl_cmd, root):
     if any("unknown module prefix" in x.detail or "unknown package" in x.detail for x in out):
         pytest.skip("the configured REPL has no Mathlib")
     assert out[0].id == "mathd_algebra_182" and out[0].passed, out[0].detail  # `ring`
+
+
+def test_namespaces_lemma_style_and_axiom_free_proofs(repl_cmd):
+    """What the double models, checked against real Lean: the check commands (every pp option they
+    set exists), full names under a namespace, an axiom-free proof's `does not depend on any
+    axioms`, lemma-style completions and an auxiliary's axioms reaching the target."""
+    aux = "theorem real_aux (a b : Nat) : a + b = b + a := Nat.add_comm a b\n\n"
+    target = "theorem real_target (a b : Nat) : a + b = b + a := real_aux a b\n"
+    jobs = [
+        VerifyJob("ns", "theorem real_ns (n : Nat) : n ≤ n + 1 :=", "by omega", HEADER, namespace="RealNs"),
+        VerifyJob("rfl", "theorem real_rfl : 2 + 2 = 4 :=", "rfl", HEADER),
+        VerifyJob("lemma", "theorem real_target (a b : Nat) : a + b = b + a :=", aux + target, HEADER),
+        VerifyJob("restated", "theorem real_target2 (a b : Nat) : a + b = b + a :=",
+                  aux + "theorem real_target2 (a b : Nat) : a + b = a + b := rfl\n", HEADER),
+        VerifyJob("native_aux", "theorem real_target3 : 10 < 20 :=",
+                  "theorem real_aux3 : 10 < 20 := by native_decide\n\ntheorem real_target3 : 10 < 20 := real_aux3\n",
+                  HEADER),
+    ]
+    with Verifier(repl_cmd, workers=1, timeout=60, progress=False) as v:
+        out = {x.id: x for x in v.verify_many(jobs)}
+    assert out["ns"].passed, out["ns"].detail
+    assert out["rfl"].passed and out["rfl"].axioms == [], out["rfl"]
+    assert out["lemma"].passed, out["lemma"].detail
+    assert out["restated"].reason == "statement"
+    assert out["native_aux"].reason == "axiom" and "Lean.ofReduceBool" in out["native_aux"].axioms

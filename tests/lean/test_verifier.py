@@ -421,7 +421,7 @@ def test_the_double_answers_recorded_requests_as_the_real_repl_did(fixtures, tra
 
     from theoremllama.lean.protocol import split_replies
 
-    folder = fixtures / "repl_transcripts"
+    folder = fixtures / "repl_transcripts_v4.24.0"  # the version the double models
     requests = (folder / f"{transcript}.in").read_text(encoding="utf-8")
     out = subprocess.run(DOUBLE, input=requests + "\n\n", capture_output=True, text=True, timeout=30).stdout
     expected = split_replies((folder / f"{transcript}.expected.out").read_text(encoding="utf-8"))

@@ -9,7 +9,9 @@ input starting with `#` or `--` skipped; end of input ends the process; input th
 kills it with an "uncaught exception" on stderr). Each request must equal the next recorded one
 (as a JSON value); the recorded reply is then written byte for byte as the REPL wrote it, followed
 by the blank line the REPL prints. A request that differs gets a `{"message": "replay: ..."}`
-error reply instead, so a test sees the mismatch. Only the standard library is used.
+error reply instead, so a test sees the mismatch. Only the standard library is used: a test
+double never imports the product (the `.in` files are read by `recorded_requests`, the REPL's
+reader again, not by `theoremllama.lean.protocol`).
 """
 
 from __future__ import annotations
@@ -18,11 +20,21 @@ import json
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the checkout, for split_requests
-
-from theoremllama.lean.protocol import split_requests  # noqa: E402
-
 WHITESPACE = " \t\r\n"
+
+
+def recorded_requests(path: Path) -> list:
+    """The requests of an .in file, read as `getLines` reads stdin: lines up to a blank line,
+    each stripped of trailing whitespace, concatenated; chunks starting with `#` or `--` skipped."""
+    out, query = [], []
+    for line in path.read_text(encoding="utf-8").split("\n") + [""]:
+        if line.strip(WHITESPACE):
+            query.append(line.rstrip(WHITESPACE))
+            continue
+        joined, query = "".join(query), []
+        if joined and not joined.startswith("#") and not joined.startswith("--"):
+            out.append(json.loads(joined))
+    return out
 
 
 def recorded_replies(path: Path) -> list[str]:
@@ -48,7 +60,7 @@ def main(argv: list[str]) -> int:
         return 2
     requests_path = Path(argv[1])
     replies_path = Path(argv[2]) if len(argv) == 3 else requests_path.with_suffix(".expected.out")
-    requests = split_requests(requests_path.read_text(encoding="utf-8"))
+    requests = recorded_requests(requests_path)
     replies = recorded_replies(replies_path)
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     index = 0

@@ -49,6 +49,8 @@ class Theorem:
 
     record: OBTRecord
     header: str
+    namespace: str = ""
+    """The namespace the theorem is declared in (a TheoremRecord's), for the Lean re-check."""
 
 
 @dataclass
@@ -123,6 +125,7 @@ def load_theorems(path: str | Path, default_header: str) -> tuple[list[Theorem],
     records = read_records(path, record_type)
     theorems, seen, duplicates = [], set(), 0
     for i, r in enumerate(records):
+        namespace = r.namespace if is_theorem_record else ""
         if is_theorem_record:
             obt = OBTRecord(idx=i, Name=r.name, Statement=r.statement, Proof=r.proof,
                             File_path=r.file_path, Commit=r.commit)
@@ -137,7 +140,7 @@ def load_theorems(path: str | Path, default_header: str) -> tuple[list[Theorem],
             duplicates += 1
             continue
         seen.add(obt.Name)
-        theorems.append(Theorem(obt, header))
+        theorems.append(Theorem(obt, header, namespace))
     return theorems, duplicates
 
 
@@ -158,7 +161,7 @@ class Bootstrapper:
         self.weave_sampling = weave_sampling
         self.weave_retries = weave_retries
         self.verifier = verifier
-        """An async `verify(record, header) -> Verdict`, or None."""
+        """An async `verify(record, header, namespace) -> Verdict`, or None."""
         self.iterate = iterate
         self.attempt_failures: Counter = Counter()
 
@@ -211,7 +214,7 @@ class Bootstrapper:
         # 3. the commented proof must still check
         if self.verifier is not None:
             attempts["verify"] = 1
-            verdict = await self.verifier(record, theorem.header)
+            verdict = await self.verifier(record, theorem.header, theorem.namespace)
             if not verdict.passed:
                 self.attempt_failures[f"verify/{verdict.reason}"] += 1
                 detail = verdict.detail or "; ".join(str(m.get("data", "")) for m in verdict.messages[:3])
@@ -226,7 +229,7 @@ class Bootstrapper:
 # -- the job -----------------------------------------------------------------------------------
 
 def make_verifier(config: BootstrapConfig):
-    """An async `verify(record, header) -> Verdict` over the Lean REPL pool: each check is
+    """An async `verify(record, header, namespace) -> Verdict` over the Lean REPL pool: each check is
     submitted to the pool at once, so the REPLs work while other theorems are generating."""
     try:
         from theoremllama.lean import VerifyJob
@@ -242,9 +245,9 @@ def make_verifier(config: BootstrapConfig):
 
         raise hint_with_config_key(e, {"--repl-cmd": "verify.repl_cmd"}) from None
 
-    async def verify(record: OBTRecord, header: str):
+    async def verify(record: OBTRecord, header: str, namespace: str = ""):
         job = VerifyJob(record.Name, record.Statement,
-                        proof_after_statement(record.Commented_proof, record.Statement), header)
+                        proof_after_statement(record.Commented_proof, record.Statement), header, namespace)
         return await asyncio.wrap_future(verifier.submit(job))
 
     verify.close = verifier.close

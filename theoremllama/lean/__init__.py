@@ -1,4 +1,4 @@
-"""The Lean harness: a pool of Lean REPL processes and the verdict no cheat can pass.
+"""The Lean harness: a pool of Lean REPL processes and verdicts that are Lean's own account of a proof.
 
     from theoremllama.lean import Verifier, VerifyJob
 
@@ -7,7 +7,8 @@ Modules, in the order a proof meets them:
     policy.py    forbidden constructs, rejected before anything runs
     protocol.py  the REPL's wire protocol as typed replies
     repl.py      one REPL process: requests, timeouts, memory cap, crash detection
-    job.py       VerifyJob -> PreparedJob: header split, splicing, policy
+    job.py       VerifyJob -> PreparedJob: header split, namespace, splicing or lemma style, policy
+    checks.py    the #check / #print axioms commands run after a proof, and their parsers
     worker.py    one REPL bound to one header: runs a proof and its checks
     pool.py      the Verifier pool (verify_many / submit)
     verdict.py   Verdict and its reasons

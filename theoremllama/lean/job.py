@@ -6,6 +6,15 @@ proof: a trailing `by` of the statement (MiniF2F statements end in `:= by\\n`) i
 proof, a proof that repeats the statement has the repetition cut off, and the forbidden-construct
 policy (`policy.py`) is applied to the proof before anything runs. The code a verdict's positions
 refer to is `header + body` (`PreparedJob.code`).
+
+Lemma style: a proof that starts with a declaration (`lemma aux ... := ...`, an attribute, a
+modifier...) is a completion that declares auxiliaries and then restates and proves the target;
+the body is then the completion alone, checked by `policy.find_forbidden_completion`, and the
+worker's checks find the restated target by name and compare its type with the statement's.
+
+Namespace: a theorem declared while `namespace Foo` is open is `Foo.NAME`. The namespace comes
+from `VerifyJob.namespace` (opened after the header) or from a header that leaves one open;
+`PreparedJob.full_name` is what the checks look up (`theorem _root_.x` escapes the namespace).
 """
 
 from __future__ import annotations
@@ -14,9 +23,10 @@ import re
 from dataclasses import dataclass, replace
 
 from theoremllama.errors import UserError
+from theoremllama.lean.checks import qualified_name
 from theoremllama.lean.header import canonical_header, join_header, split_header
-from theoremllama.lean.policy import Violation, find_forbidden
-from theoremllama.lean.syntax import mask, top_level_assign
+from theoremllama.lean.policy import Violation, find_forbidden, find_forbidden_completion, starts_with_declaration
+from theoremllama.lean.syntax import LINE_COMMENT, mask, spans, top_level_assign
 
 
 @dataclass
@@ -35,6 +45,10 @@ class VerifyJob:
     context: str = ""
     """Given code the statement needs (a problem's answer `abbrev`, helper `def`s), run between
     the header and the statement: part of the statement side, never policed as generated code."""
+    namespace: str = ""
+    """The namespace the statement is declared in ('' for the root), e.g. `Nat.Prime` for a theorem
+    taken from inside `namespace Nat.Prime`: `theorem two_le` then declares `Nat.Prime.two_le`.
+    It is opened after the header (unless the header already leaves it open)."""
 
 
 @dataclass(frozen=True)
@@ -49,13 +63,24 @@ class PreparedJob:
     statement: str
     """The statement, ending in `:=`, without header lines."""
     name: str
-    """The theorem's name as written (checked as `_root_.NAME`)."""
+    """The theorem's name as written in the statement, without a `_root_.` prefix."""
     body: str
     """`statement + " " + proof`: what runs in the header's environment."""
     proof_offset: int
     """Where the proof starts in `body`."""
     violations: tuple[Violation, ...] = ()
     """Forbidden constructs in the proof (positions in `code`)."""
+    namespace: str = ""
+    """Where `theorem NAME` declares its constant: the namespace the header leaves open, or ''
+    for a statement written `theorem _root_.NAME`."""
+    lemma_style: bool = False
+    """True when the proof was a completion that declares auxiliaries and restates the target
+    (`body` is then that completion, see the module docstring)."""
+
+    @property
+    def full_name(self) -> str:
+        """The fully qualified name of the theorem (what the checks look up, as `_root_.NAME`)."""
+        return qualified_name(self.namespace, self.name)
 
     @property
     def header_lines(self) -> int:
@@ -79,6 +104,14 @@ def prepare_job(job: VerifyJob) -> PreparedJob:
     context = job.context.rstrip() + "\n\n" if job.context.strip() else ""
     split = split_header(context + job.statement)
     header_block = join_header(job.header or "", split.header)
+    namespace = open_namespace(header_block)
+    wanted = (job.namespace or "").strip()
+    if wanted and namespace != wanted:
+        if namespace:
+            raise UserError(f"job {job.id!r}: namespace {wanted!r} given, but the header leaves "
+                            f"namespace {namespace!r} open")
+        header_block = join_header(header_block, f"namespace {wanted}\n")
+        namespace = wanted
     statement = split.body  # leading blank lines kept: positions stay those of the submission
     masked = mask(statement)
     # The theorem to prove is the statement's, not a helper lemma of the context.
@@ -86,7 +119,12 @@ def prepare_job(job: VerifyJob) -> PreparedJob:
     if decl is None:
         raise UserError(f"job {job.id!r}: the statement is not a `theorem` or `lemma` declaration: "
                         f"{statement[:100]!r}")
-    name = decl.group("name").removeprefix("_root_.").rstrip(".")  # `foo.{u}`: universe parameters
+    written = decl.group("name").rstrip(".")  # `foo.{u}`: universe parameters
+    name = written.removeprefix("_root_.")
+    if written != name:  # `theorem _root_.x` declares `x` whatever namespace is open
+        namespace_of_name = ""
+    else:
+        namespace_of_name = namespace
     by = _TRAILING_BY.search(masked)
     had_by = by is not None and masked[:by.start()].rstrip().endswith(":=")
     if had_by:
@@ -94,6 +132,18 @@ def prepare_job(job: VerifyJob) -> PreparedJob:
     else:
         statement = statement.rstrip()
     proof = strip_repeated_statement(job.proof, statement, statement[decl.start():])
+    header_lines = header_block.count("\n")
+    completion = split_header(proof).body
+    if starts_with_declaration(completion):
+        # Lemma style: the completion declares auxiliaries, then restates and proves the target.
+        body = completion.strip("\n") + "\n"
+        violations = tuple(replace(v, line=v.line + header_lines)
+                           for v in find_forbidden_completion(body, qualified_name(namespace_of_name, name), namespace))
+        if not mask(statement).rstrip().endswith(":="):
+            statement += " :="
+        return PreparedJob(id=str(job.id), header=canonical_header(header_block), header_block=header_block,
+                           statement=statement, name=name, body=body, proof_offset=0, violations=violations,
+                           namespace=namespace_of_name, lemma_style=True)
     if not mask(statement).rstrip().endswith(":="):
         if top_level_assign(mask(statement), decl.end()) is not None:
             raise UserError(f"job {job.id!r}: the statement already holds a proof after `:=`: "
@@ -103,13 +153,33 @@ def prepare_job(job: VerifyJob) -> PreparedJob:
             proof = proof.lstrip()[2:].lstrip(" \t")
     if had_by and not _LEADING_BY.match(mask(proof)):
         proof = _attach_by(proof)
-    body = statement + " " + proof
-    header_lines = header_block.count("\n")
+    # a statement ending in a `--` comment would swallow a proof put on its line
+    ends_in_comment = bool(statement.strip()) and spans(statement)[-1].kind == LINE_COMMENT
+    body = statement + ("\n" if ends_in_comment else " ") + proof
     violations = tuple(replace(v, line=v.line + header_lines)
                        for v in find_forbidden(body, start=len(statement) + 1))
     return PreparedJob(id=str(job.id), header=canonical_header(header_block), header_block=header_block,
                        statement=statement, name=name, body=body, proof_offset=len(statement) + 1,
-                       violations=violations)
+                       violations=violations, namespace=namespace_of_name)
+
+
+_SCOPE = re.compile(r"^[ \t]*(namespace|section|end)(?![\w.'!?])[ \t]*([^\s]*)", re.M)
+
+
+def open_namespace(header: str) -> str:
+    """The namespace a header leaves open: `namespace A.B` opens A and B, `section` opens an
+    anonymous (or named) scope, `end X` closes as many scopes as X has parts, `end` one."""
+    scopes: list[tuple[str, str]] = []  # (kind, part)
+    for m in _SCOPE.finditer(mask(header)):
+        kind, arg = m.group(1), m.group(2)
+        parts = [p for p in arg.split(".") if p]
+        if kind == "namespace":
+            scopes += [("namespace", p) for p in parts]
+        elif kind == "section":
+            scopes += [("section", p) for p in parts] or [("section", "")]
+        else:
+            del scopes[len(scopes) - max(1, len(parts)):]
+    return ".".join(p for kind, p in scopes if kind == "namespace")
 
 
 

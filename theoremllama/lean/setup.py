@@ -285,7 +285,7 @@ def smoke_test(argv: list[str], project: Path, env: dict[str, str] | None,
     from theoremllama.lean.protocol import ErrorResponse
     from theoremllama.lean.repl import LeanRepl, ReplError
     from theoremllama.lean.verdict import ALLOWED_AXIOMS
-    from theoremllama.lean.worker import check_commands, printed_axioms, printed_type
+    from theoremllama.lean.checks import check_commands, printed_axioms, printed_type
 
     job = prepare_job(VerifyJob("smoke", theorem[0], theorem[1], SMOKE_HEADER))
 
@@ -303,7 +303,7 @@ def smoke_test(argv: list[str], project: Path, env: dict[str, str] | None,
             proved = repl.command(job.body, header.env, timeout=300)
             if refused(proved):
                 raise UserError(f"the REPL rejects the smoke-test theorem `{job.body}`: {refused(proved)}")
-            checked = repl.command(check_commands(job.name), proved.env, timeout=300)
+            checked = repl.command(check_commands(job.full_name), proved.env, timeout=300)
     except ReplError as e:
         raise UserError(f"the REPL was built but does not answer: {e}") from None
     if isinstance(checked, ErrorResponse):

@@ -9,9 +9,14 @@ Lean 4 rules implemented here:
 - `--` starts a comment that runs to the end of the line (outside strings and block comments);
 - `/- ... -/` is a block comment and nests; `/-- ... -/` (doc comment) and `/-! ... -/`
   (module doc) are docstrings: comments for the lexer, but part of the declaration they document;
-- string literals `"..."` with backslash escapes (also interpolated `s!"..."`, `m!"..."`), raw
-  strings `r"..."` / `r#"..."#`, char literals `'a'`, `'\\n'` (a `'` after an identifier
-  character is a prime, as in `h'`), and `«...»` quoted identifiers.
+- string literals `"..."` with backslash escapes, raw strings `r"..."` / `r#"..."#`, char
+  literals `'a'`, `'\\n'` (a `'` after an identifier character is a prime, as in `h'`), and
+  `«...»` quoted identifiers;
+- interpolated strings (`s!"..."`, `m!"..."`, `f!"..."`: a string right after an identifier
+  ending in `!`, or after `throwError`/`logInfo`/... which take one, see INTERPOLATING): each
+  `{...}` hole is code (Lean's `interpolatedStr` parses a term there, up to the matching `}`;
+  `\\{` is an escaped brace), lexed like any code, so a policy scan sees `{(by run_tac ...)}`.
+  The literal parts around the holes are STRING spans: `"a{`, `}b{`, `}c"`.
 """
 
 from __future__ import annotations
@@ -44,6 +49,82 @@ class Span:
 _INTERESTING = re.compile("--|/-|\"|'|«|r#*\"")
 _NESTING = re.compile(r"/-|-/")
 _STRING_BODY = re.compile(r'[^"\\]*(?:\\[\s\S][^"\\]*)*"')
+
+
+INTERPOLATING = frozenset({"throwError", "throwErrorAt", "logInfo", "logInfoAt", "logWarning", "logWarningAt",
+                           "logError", "logErrorAt", "dbg_trace", "throwTacticEx"})
+"""Functions and macros whose string argument is an interpolated string (besides `X!"..."`)."""
+
+_WORD_BEFORE = re.compile(r"([\w.']+)\s*$")
+
+
+def _interpolated(code: str, i: int) -> bool:
+    """Is the string literal opening at code[i] an interpolated one?"""
+    if i >= 2 and code[i - 1] == "!" and _is_ident_char(code[i - 2]):
+        return True
+    m = _WORD_BEFORE.search(code, max(0, i - 40), i)
+    return m is not None and m.group(1).rsplit(".", 1)[-1] in INTERPOLATING
+
+
+def _string_end(code: str, i: int, holes: list[tuple[int, int]] | None) -> int:
+    """End of the string literal opening at code[i] (`"`); with `holes`, an interpolated one whose
+    `{...}` holes (start, end of their code) are appended to it."""
+    n = len(code)
+    j = i + 1
+    while j < n:
+        c = code[j]
+        if c == "\\":
+            j += 2
+        elif c == '"':
+            return j + 1
+        elif c == "{" and holes is not None:
+            k = _hole_end(code, j + 1)
+            holes.append((j + 1, k))
+            j = k + 1
+        else:
+            j += 1
+    return n
+
+
+def _hole_end(code: str, j: int) -> int:
+    """The offset of the `}` closing a hole whose code starts at `j` (or the end of the text)."""
+    n = len(code)
+    depth = 0
+    while j < n:
+        c = code[j]
+        if c == '"':
+            j = _string_end(code, j, [] if _interpolated(code, j) else None)
+            continue
+        if code.startswith("--", j):
+            k = code.find("\n", j)
+            j = n if k < 0 else k
+            continue
+        if code.startswith("/-", j):
+            level, k = 1, j + 2
+            for m in _NESTING.finditer(code, k):
+                level += 1 if m.group() == "/-" else -1
+                if not level:
+                    k = m.end()
+                    break
+            else:
+                k = n
+            j = k
+            continue
+        if c == "'" and (j == 0 or not _is_ident_char(code[j - 1])) and (m := _CHAR_LIT.match(code, j)):
+            j = m.end()
+            continue
+        if c == "«":
+            k = code.find("»", j)
+            j = n if k < 0 else k + 1
+            continue
+        if c == "{":
+            depth += 1
+        elif c == "}":
+            if depth == 0:
+                return j
+            depth -= 1
+        j += 1
+    return n
 
 
 def spans(code: str) -> list[Span]:
@@ -94,9 +175,19 @@ def spans(code: str) -> list[Span]:
             emit(kind, i, j)
             i = j
         elif c == '"':
-            m = _STRING_BODY.match(code, i + 1)
-            j = n if m is None else m.end()
-            emit(STRING, i, j)
+            holes: list[tuple[int, int]] | None = [] if _interpolated(code, i) else None
+            if holes is None:
+                m = _STRING_BODY.match(code, i + 1)
+                j = n if m is None else m.end()
+            else:
+                j = _string_end(code, i, holes)
+            literal = i
+            for h0, h1 in holes or ():
+                emit(STRING, literal, h0)
+                out.extend(Span(s.kind, s.start + h0, s.end + h0) for s in spans(code[h0:h1]))
+                code_start = literal = h1
+            if literal < j:
+                emit(STRING, literal, j)
             i = j
         elif c == "r":  # `r"` or `r#..."`: a raw string unless the `r` ends an identifier
             if i == 0 or not _is_ident_char(code[i - 1]):

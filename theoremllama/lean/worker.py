@@ -2,16 +2,14 @@
 
 For each proof (a `PreparedJob`, see `job.py`) a worker:
   1. imports its header once per process (`{"cmd": header}`) and keeps that environment;
-  2. runs the body, `statement + " " + proof`, in the header's environment;
-  3. if Lean reports neither an error nor a sorry, runs in the resulting environment
-         set_option pp.all true in
-         #check @_root_.NAME
-         #print axioms _root_.NAME
-     (always `_root_.`: the proof may leave a namespace open in which NAME means another constant)
-     and compares the printed type with the reference type of the statement: the same `#check`
-     run after `statement sorry` in the header-only environment (computed once per statement and
-     shared by the pool: the text of a type in a given header environment does not depend on the
-     process that prints it);
+  2. runs the body (`statement + " " + proof`, or a lemma-style completion) in the header's
+     environment;
+  3. if Lean reports neither an error nor a sorry, runs in the resulting environment the
+     `#check @_root_.NAME` / `#print axioms _root_.NAME` of `checks.py` (NAME fully qualified;
+     every pretty-printer bound raised) and compares the printed type with the reference type of
+     the statement: the same `#check` run after `statement sorry` in the header-only environment
+     (computed once per header and statement and shared by the pool: the text of a type in a given
+     header environment does not depend on the process that prints it);
   4. turns what it saw into a `Verdict`, in the order of precedence of `verdict.py`.
 
 Faults cost only the proof that caused them: on a timeout the REPL's process group is killed
@@ -31,52 +29,21 @@ errs or never answers stays failed for this worker (each proof would wait the sa
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Callable
 
 from theoremllama.errors import UserError
+from theoremllama.lean.checks import (ELIDED, ReferenceTypes, check_commands, printed_axioms, printed_type,
+                                      reference_check_line, reference_code)
 from theoremllama.lean.job import PreparedJob
 from theoremllama.lean.protocol import CommandResponse, ErrorResponse, Message
 from theoremllama.lean.repl import LeanRepl, ReplBadRequest, ReplDied, ReplError, ReplGarbage, ReplTimeout
-from theoremllama.lean.syntax import normalize_whitespace
 from theoremllama.lean.verdict import ALLOWED_AXIOMS, Verdict
 
 HEADER_TIMEOUT_S = 600.0
 """Default limit of a header import (Mathlib: seconds to a minute; the proof's limit starts after it)."""
-
-_AXIOMS = re.compile(r"depends on axioms:\s*\[(?P<list>[^\]]*)\]|does not depend on any axioms")
-
-
-def check_commands(name: str) -> str:
-    """The commands that print NAME's elaborated type (line 2) and its axioms (line 3)."""
-    return f"set_option pp.all true in\n#check @_root_.{name}\n#print axioms _root_.{name}"
-
-
-def reference_code(statement: str, name: str) -> str:
-    """The statement proved by `sorry`, then the same `#check`: its type in the header env."""
-    return f"{statement} sorry\n\nset_option pp.all true in\n#check @_root_.{name}"
-
-
-def printed_type(messages: list[Message]) -> str | None:
-    """The type from a `#check @c` info message (`@c : TYPE`), whitespace-normalised."""
-    for m in messages:
-        if m.severity == "info" and " : " in m.data and not _AXIOMS.search(m.data):
-            return normalize_whitespace(m.data.split(" : ", 1)[1])
-    return None
-
-
-def printed_axioms(messages: list[Message]) -> list[str] | None:
-    """The axioms listed by `#print axioms` (real Lean's wording), or None if it printed none."""
-    for m in messages:
-        found = _AXIOMS.search(m.data) if m.severity == "info" else None
-        if found:
-            listed = found.group("list")
-            return [a.strip() for a in listed.split(",") if a.strip()] if listed is not None else []
-    return None
-
 
 @dataclass
 class WorkerLimits:
@@ -125,23 +92,6 @@ class Counters:
         with self.lock:
             self.lock.wait_for(lambda: self.headers_ok > 0 or self.importing == 0)
             return self.headers_ok == 0
-
-
-class ReferenceTypes:
-    """Statement -> its elaborated type in the header-only environment, shared by all workers."""
-
-    def __init__(self) -> None:
-        self._types: dict[tuple[str, str], str | None] = {}
-        self._lock = threading.Lock()
-
-    def get(self, header: str, statement: str) -> tuple[bool, str | None]:
-        with self._lock:
-            key = (header, statement)
-            return (key in self._types, self._types.get(key))
-
-    def put(self, header: str, statement: str, type_text: str | None) -> None:
-        with self._lock:
-            self._types[(header, statement)] = type_text
 
 
 class _Outcome(Exception):
@@ -272,7 +222,7 @@ class Worker:
                 raise _Outcome("sorry", f"the proof uses sorry{at}")
             if reply.env is None:
                 raise _Outcome("crash", "the REPL gave no environment for the proof")
-            checked = self._command(check_commands(job.name), reply.env, deadline)
+            checked = self._command(check_commands(job.full_name), reply.env, deadline)
             found_axioms = printed_axioms(checked.messages)
             if found_axioms is not None:
                 axioms = found_axioms
@@ -281,10 +231,14 @@ class Worker:
             candidate = printed_type(checked.messages)
             if candidate is None:
                 why = _first_line(checked.errors[0].data) if checked.errors else "nothing printed"
-                raise _Outcome("statement", f"no theorem `{job.name}` in the root namespace after the proof ({why})")
+                raise _Outcome("statement", f"no theorem `{job.full_name}` after the proof ({why})")
+            if ELIDED in candidate:
+                raise _Outcome("statement", f"the proved theorem's type printed with an elided part: "
+                                            f"`{_clip(candidate)}`")
             reference = self._reference(job, deadline)
-            if reference is None:
-                raise _Outcome("statement", "the statement's own type could not be printed in the header environment")
+            if reference is None or ELIDED in reference:
+                raise _Outcome("statement", "the statement's own type could not be printed in full in the header "
+                                            "environment")
             if candidate != reference:
                 raise _Outcome("statement", f"the proved theorem's type differs from the statement's: expected "
                                             f"`{_clip(reference)}`, got `{_clip(candidate)}`")
@@ -339,8 +293,8 @@ class Worker:
         known, type_text = self.references.get(self.header, job.statement)
         if known:
             return type_text
-        reply = self._command(reference_code(job.statement, job.name), self.header_env, deadline)
-        check_line = reference_code(job.statement, job.name).count("\n")  # the `#check` is the last line
+        reply = self._command(reference_code(job.statement, job.full_name), self.header_env, deadline)
+        check_line = reference_check_line(job.statement, job.full_name)
         type_text = printed_type([m for m in reply.messages if m.pos.line >= check_line])
         self.references.put(self.header, job.statement, type_text)
         return type_text
