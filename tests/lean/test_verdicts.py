@@ -184,3 +184,26 @@ def test_failing_verdicts_point_into_the_submitted_code():
     assert sorry.reason == "sorry" and sorry.detail == f"the proof uses sorry at line {lines + 2}:2"
     (missing,) = verify([lemma_job(0, AUX)])
     assert missing.reason == "statement" and missing.detail.startswith("no theorem `t` after the proof")
+
+
+# ----------------------------------------------------------------------------- lemma style with a given context
+
+ANSWER = "abbrev answer : ℕ := 3"
+
+
+def test_a_lemma_style_completion_keeps_the_problems_context_and_cannot_redefine_it():
+    """A problem's context (an answer `abbrev`) is given code in front of the statement. A
+    lemma-style completion restates the target, so it must still run after the context: else it
+    could define its own `answer`, and its theorem would print exactly like the statement's."""
+    statement = "theorem t : answer + 1 = 4 :="
+    honest = VerifyJob("honest", statement, "lemma aux : answer = 3 := by norm_num\n"
+                       "theorem t : answer + 1 = 4 := by norm_num", HEADER, context=ANSWER)
+    cheat = VerifyJob("cheat", statement, "abbrev answer : ℕ := 7\n"
+                      "theorem t : answer + 1 = 4 := by norm_num", HEADER, context=ANSWER)
+    prepared = prepare_job(cheat)
+    assert prepared.body.startswith(ANSWER) and prepared.lemma_style
+    assert prepared.proof_offset == prepared.body.index("abbrev answer : ℕ := 7")
+    assert not prepared.violations  # the given `abbrev` is never judged; the cheat's is allowed by the policy ...
+    out = verify([honest, cheat])
+    assert reasons(out) == ["ok", "error"], [v.detail for v in out]  # ... and Lean refuses the redeclaration
+    assert "already been declared" in out[1].detail

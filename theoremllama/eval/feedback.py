@@ -24,7 +24,9 @@ def checked_declaration(problem: Problem, proof: str) -> tuple[str, int, object]
     prepared = prepare_job(verify_job(problem, proof, job_id=problem.name))
     statement = statement_of(problem.formal_statement)
     start = prepared.proof_offset - 1 - len(statement)
-    if start < 0 or prepared.body[start:prepared.proof_offset - 1] != statement:
+    if prepared.lemma_style:  # the completion restates the theorem: it is the declaration
+        start = prepared.proof_offset
+    elif start < 0 or prepared.body[start:prepared.proof_offset - 1] != statement:
         start = 0  # the statement was rewritten (header lines moved out): count from the body
     first_line = prepared.header_lines + prepared.body[:start].count("\n") + 1
     return prepared.body[start:], first_line, prepared

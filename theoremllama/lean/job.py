@@ -115,7 +115,9 @@ def prepare_job(job: VerifyJob) -> PreparedJob:
     statement = split.body  # leading blank lines kept: positions stay those of the submission
     masked = mask(statement)
     # The theorem to prove is the statement's, not a helper lemma of the context.
-    decl = _DECL.search(masked, max(0, len(split.body) - len(job.statement)))
+    statement_start = max(0, len(split.body) - len(job.statement))
+    given = statement[:statement_start] if context else ""  # the context, as it stands in the body
+    decl = _DECL.search(masked, statement_start)
     if decl is None:
         raise UserError(f"job {job.id!r}: the statement is not a `theorem` or `lemma` declaration: "
                         f"{statement[:100]!r}")
@@ -136,14 +138,18 @@ def prepare_job(job: VerifyJob) -> PreparedJob:
     completion = split_header(proof).body
     if starts_with_declaration(completion):
         # Lemma style: the completion declares auxiliaries, then restates and proves the target.
-        body = completion.strip("\n") + "\n"
-        violations = tuple(replace(v, line=v.line + header_lines)
-                           for v in find_forbidden_completion(body, qualified_name(namespace_of_name, name), namespace))
+        # The context stays in front of it: given code, never judged, and a completion that
+        # redeclares one of its definitions (say, a different answer) is an error in Lean rather
+        # than a theorem about its own definition that prints like the statement's.
+        generated = completion.strip("\n") + "\n"
+        shift = header_lines + given.count("\n")
+        violations = tuple(replace(v, line=v.line + shift) for v in find_forbidden_completion(
+            generated, qualified_name(namespace_of_name, name), namespace))
         if not mask(statement).rstrip().endswith(":="):
             statement += " :="
         return PreparedJob(id=str(job.id), header=canonical_header(header_block), header_block=header_block,
-                           statement=statement, name=name, body=body, proof_offset=0, violations=violations,
-                           namespace=namespace_of_name, lemma_style=True)
+                           statement=statement, name=name, body=given + generated, proof_offset=len(given),
+                           violations=violations, namespace=namespace_of_name, lemma_style=True)
     if not mask(statement).rstrip().endswith(":="):
         if top_level_assign(mask(statement), decl.end()) is not None:
             raise UserError(f"job {job.id!r}: the statement already holds a proof after `:=`: "
