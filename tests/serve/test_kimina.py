@@ -36,6 +36,11 @@ def test_kimina_round_trip(pool):
         {"id": "hang", "code": HEADER + THEOREM.format(i=7) + "  double_hang"},
         {"id": "notheorem", "code": "import Mathlib\n#check Nat"},
         {"id": "lemma", "code": "import Mathlib\nopen Real\n\nlemma l8 : (2 : ℕ) + 2 = 4 := by norm_num"},
+        # lemma style: auxiliaries, then the target (the last theorem)
+        {"id": "aux", "code": HEADER + "lemma two : (2 : ℕ) = 1 + 1 := by norm_num\n\n" + THEOREM.format(i=9) + "  norm_num"},
+        {"id": "aux_attr", "code": HEADER + "@[simp] lemma two' : (2 : ℕ) = 1 + 1 := by norm_num\n" + THEOREM.format(i=10) + "  simp"},
+        {"id": "aux_axiom", "code": HEADER + "lemma big : (2 : ℕ) ≤ 3 := by native_decide\n" + THEOREM.format(i=11) + "  exact big"},
+        {"id": "aux_debug", "code": HEADER + "set_option debug.skipKernelTC true\nlemma one : 1 = 1 := rfl\n" + THEOREM.format(i=12) + "  norm_num"},
     ]
     request = {"snippets": snippets, "timeout": 20, "debug": False, "reuse": True, "infotree": None}
     with Served(pool(timeout=2)) as s:
@@ -55,10 +60,11 @@ def test_kimina_round_trip(pool):
     by_id = {x["id"]: x for x in results}
     reasons = {k: (v["verdict"]["reason"] if "verdict" in v else None) for k, v in by_id.items()}
     assert reasons == {"good": "ok", "wrong": "error", "sorry": "forbidden", "axiom": "axiom", "debug": "forbidden",
-                       "helper": "forbidden", "second": "forbidden", "hang": "timeout", "notheorem": None,
-                       "lemma": "ok"}
+                       "helper": "forbidden", "second": "ok", "hang": "timeout", "notheorem": None,
+                       "lemma": "ok", "aux": "ok", "aux_attr": "forbidden", "aux_axiom": "axiom",
+                       "aux_debug": "forbidden"}
     # kimina's own validity rule agrees with our verdict on every snippet
-    assert {k for k, v in by_id.items() if kimina_valid(v)} == {"good", "lemma"}
+    assert {k for k, v in by_id.items() if kimina_valid(v)} == {"good", "lemma", "second", "aux"}
     assert by_id["hang"]["error"] == "Lean REPL command timed out in 2 seconds"
     assert "debug.skipKernelTC" in by_id["debug"]["verdict"]["detail"]
     assert "axiom" in by_id["helper"]["verdict"]["detail"]

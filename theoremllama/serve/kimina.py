@@ -8,10 +8,13 @@ Our verdict travels as one extra field of each result, `verdict` (passed, reason
 A snippet is whole Lean code from an untrusted client. Unlike `/verify`, where the caller's
 statement and header are trusted and only the proof is policed, here the forbidden-construct policy
 (`theoremllama.lean.policy`) covers everything after the leading `import` lines: `set_option`,
-`open` and anything before the theorem included. The theorem is the first `theorem`/`lemma` of the
-snippet; its statement is the text up to its top-level `:=`, its proof the rest; anything after the
-proof (another declaration) is part of the proof, and so forbidden. The job is then checked exactly
-as `/verify` checks `VerifyJob(statement, proof)`.
+`open` and anything before the theorem included. The theorem checked (the target) is the snippet's
+last `theorem`/`lemma`; its statement is the text up to its top-level `:=`. When it is the
+snippet's only declaration, its proof is the rest of the snippet. When auxiliary declarations
+(`theorem`/`lemma`/`def`/`abbrev`) come before it, everything from the first declaration on is a
+lemma-style completion, policed by the lemma-style rules (`policy.find_forbidden_completion`: no
+attributes, instances, notation, ...; the target last). The job is then checked exactly as
+`/verify` checks `VerifyJob(statement, proof)`.
 
 The kimina `response` is built from the verdict (the pool's workers keep REPL environments to
 themselves): `messages` are Lean's messages (positions in the snippet), and `sorries` is empty. For a
@@ -29,12 +32,11 @@ from enum import Enum
 from pydantic import BaseModel, Field, model_validator
 
 from theoremllama.lean.job import VerifyJob
-from theoremllama.lean.policy import describe, find_forbidden
+from theoremllama.lean.policy import declarations, describe, find_forbidden
 from theoremllama.lean.syntax import line_col, mask, top_level_assign
 from theoremllama.lean.verdict import Verdict
 
 _IMPORT_LINE = re.compile(r"import(?![\w.'!?])")
-_DECL = re.compile(r"(?<![\w.'])(?:theorem|lemma)(?![\w'])")
 
 
 class Infotree(str, Enum):
@@ -94,18 +96,28 @@ def snippet_job(snippet: Snippet) -> VerifyJob | Verdict | str:
     code = snippet.code
     masked = mask(code)
     after_imports = _after_leading_imports(masked)
-    decl = _DECL.search(masked, after_imports)
-    if decl is None:
+    decls = [d for d in declarations(code) if d[2] >= after_imports]
+    targets = [d for d in decls if d[0] in ("theorem", "lemma")]
+    if not targets:
         return "no `theorem` or `lemma` to check in this snippet (this server checks proofs of theorems)"
-    assign = top_level_assign(masked, decl.end())
+    keyword, _, at = targets[-1]
+    assign = top_level_assign(masked, at + len(keyword))
     if assign is None:
         return "the theorem has no `:=` (no proof to check)"
-    # The theorem's own keyword is the one declaration a snippet may contain.
-    violations = [v for v in find_forbidden(code, start=after_imports, end=assign)
-                  if (v.line, v.column) != line_col(code, decl.start())]
+    first = decls[0][2]
+    if first == at:  # the target is the only declaration before its proof
+        # The theorem's own keyword is the one declaration this part may contain.
+        violations = [v for v in find_forbidden(code, start=after_imports, end=assign)
+                      if (v.line, v.column) != line_col(code, at)]
+        if violations:
+            return Verdict(id=snippet.id, passed=False, reason="forbidden", detail=describe(violations))
+        return VerifyJob(id=snippet.id, statement=code[:assign + 2], proof=code[assign + 2:])
+    # Auxiliary declarations first: the code before them is policed here, the declarations on
+    # (the completion) by the lemma-style rules when the job is prepared.
+    violations = find_forbidden(code, start=after_imports, end=first)
     if violations:
         return Verdict(id=snippet.id, passed=False, reason="forbidden", detail=describe(violations))
-    return VerifyJob(id=snippet.id, statement=code[:assign + 2], proof=code[assign + 2:])
+    return VerifyJob(id=snippet.id, statement=code[:first] + code[at:assign + 2], proof=code[first:])
 
 
 def _after_leading_imports(masked: str) -> int:
