@@ -4,7 +4,8 @@ import json
 from pathlib import Path
 
 from theoremllama.cli import main
-from theoremllama.data.jsonl import read_jsonl, read_records
+from theoremllama.data.formats import read_records
+from theoremllama.data.jsonl import read_jsonl
 from theoremllama.data.minif2f import data_root
 from theoremllama.data.records import OBTRecord
 

@@ -124,10 +124,10 @@ def test_rounds_of_iterative_proof_writing_give_the_exact_table(tmp_path):
 
 
 def _seed_examples():
-    from theoremllama.eval.prompts import Example
+    from theoremllama.eval.prompts import ProofExample
     from theoremllama.data.records import OBTRecord
 
-    return [Example.from_obt(OBTRecord(idx=i, Name=n, Statement=f"theorem {n} : True :=",
+    return [ProofExample.from_obt(OBTRecord(idx=i, Name=n, Statement=f"theorem {n} : True :=",
                                        Proof=f"theorem {n} : True := trivial",
                                        Generated_informal_statement_and_proof=f"{n} is true."))
             for i, n in enumerate(["seed_a", "p4", "seed_b"])]  # p4 is in the bank: never its own example
@@ -182,10 +182,10 @@ def test_contamination_guard_on_the_prompts_sent_to_the_server(tmp_path, selecti
     if selection == "retrieved":
         # The guard is what keeps them out: unguarded, retrieval ranks each problem's own seed
         # proof first.
-        from theoremllama.eval.prompts import ExampleBank, _retrieval_text, informal_text
+        from theoremllama.eval.prompts import ProofExampleBank, _retrieval_text, informal_text
         from theoremllama.llm.retriever import Retriever
 
-        bank = ExampleBank(seeds, selection="retrieved", retriever=Retriever(**retriever))
+        bank = ProofExampleBank(seeds, selection="retrieved", retriever=Retriever(**retriever))
         for p in load_problems(config):
             top = bank.retriever.top_k(_retrieval_text(informal_text(p), p.formal_statement), 1, exclude=())
             assert top[0].name == p.name

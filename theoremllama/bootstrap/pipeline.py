@@ -31,9 +31,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from theoremllama.bootstrap.config import BootstrapConfig
-from theoremllama.bootstrap.examples import Example, ExampleBank, format_informal, load_examples
+from theoremllama.bootstrap.examples import CommentedExample, CommentedExampleBank, load_examples
 from theoremllama.bootstrap.informalize import InformalFilter, informalize_prompt
 from theoremllama.bootstrap.weave import accept_commented, proof_after_statement, weave_prompt
+from theoremllama.data.minif2f import format_informal
 from theoremllama.data.records import OBTRecord, TheoremRecord
 from theoremllama.errors import InputError, UserError
 from theoremllama.lean.syntax import has_sorry
@@ -75,7 +76,7 @@ class Outcome:
 
 
 @dataclass
-class Summary:
+class BootstrapSummary:
     """The job's final counts (also written to summary.json)."""
 
     input: int = 0
@@ -112,7 +113,7 @@ def load_theorems(path: str | Path, default_header: str) -> tuple[list[Theorem],
     """Theorems from TheoremRecord JSONL (the extractor's output) or any OBT-schema file.
 
     Returns (theorems, duplicates dropped); errors name the file, line and field."""
-    from theoremllama.data.jsonl import read_records
+    from theoremllama.data.formats import read_records
 
     rows = read_records(path)
     if not rows:
@@ -146,7 +147,7 @@ def load_theorems(path: str | Path, default_header: str) -> tuple[list[Theorem],
 class Bootstrapper:
     """Runs the stages for one theorem at a time (call `run_one` from many tasks at once)."""
 
-    def __init__(self, generator, bank: ExampleBank, *, k: int, informal_sampling: Sampling,
+    def __init__(self, generator, bank: CommentedExampleBank, *, k: int, informal_sampling: Sampling,
                  informal_retries: int, informal_filter: InformalFilter, weave_sampling: Sampling,
                  weave_retries: int, verifier=None, iterate: bool = False):
         self.generator = generator
@@ -219,7 +220,7 @@ class Bootstrapper:
 
         # 4. later theorems may learn from this one
         if self.iterate:
-            self.bank.add([Example(rec.Name, rec.Proof, statement, informal_proof, commented)])
+            self.bank.add([CommentedExample(rec.Name, rec.Proof, statement, informal_proof, commented)])
         return Outcome(rec.Name, rec.idx, record, "done", "ok", attempts)
 
 
@@ -251,18 +252,18 @@ def make_verifier(config: BootstrapConfig):
     return verify
 
 
-def make_bank(config: BootstrapConfig, output: Path) -> ExampleBank:
+def make_bank(config: BootstrapConfig, output: Path) -> CommentedExampleBank:
     retriever = None
     if config.examples.encoder and config.examples.k > 0:
         from theoremllama.llm.retriever import Retriever
 
         cache = config.examples.cache_dir or str(output / "embeddings")
         retriever = Retriever(config.examples.encoder, cache_dir=cache, device=config.examples.device)
-    return ExampleBank(load_examples(config.examples.bank), retriever)
+    return CommentedExampleBank(load_examples(config.examples.bank), retriever)
 
 
-def run_bootstrap(config: BootstrapConfig, *, generator=None, bank: ExampleBank | None = None,
-                  verifier=None, progress: bool = True) -> Summary:
+def run_bootstrap(config: BootstrapConfig, *, generator=None, bank: CommentedExampleBank | None = None,
+                  verifier=None, progress: bool = True) -> BootstrapSummary:
     """Run (or resume) the job described by `config`; returns the summary.
 
     `generator`, `bank` and `verifier` default to what the config describes (tests and
@@ -277,14 +278,14 @@ def run_bootstrap(config: BootstrapConfig, *, generator=None, bank: ExampleBank 
 
 
 def _run_bootstrap(config: BootstrapConfig, output: Path, *, generator, bank, verifier,
-                   progress: bool) -> Summary:
+                   progress: bool) -> BootstrapSummary:
     from theoremllama.data.jsonl import JsonlWriter, atomic_write_jsonl, atomic_write_text, read_jsonl
     from theoremllama.llm.factory import make_generator
     from theoremllama.llm.batching import as_async
 
     started = time.monotonic()
     theorems, duplicates = load_theorems(config.input, config.header)
-    summary = Summary(input=len(theorems), duplicates=duplicates)
+    summary = BootstrapSummary(input=len(theorems), duplicates=duplicates)
     if config.limit is not None:  # a cap on the run, not a quota per call: a rerun never adds more
         theorems = theorems[:config.limit]
     _check_run_identity(output, config)
@@ -302,7 +303,7 @@ def _run_bootstrap(config: BootstrapConfig, output: Path, *, generator, bank, ve
         if bank is None:
             bank = make_bank(config, output)
         if config.iterate:  # records accepted by earlier runs are examples too
-            earlier = [Example(d["Name"], d["Proof"], *_split(d), d["Commented_proof"])
+            earlier = [CommentedExample(d["Name"], d["Proof"], *_split(d), d["Commented_proof"])
                        for d in read_jsonl(output / OBT_FILE, tolerate_truncated_tail=True)]
             bank.add([e for e in earlier if e.informal_statement])
         bank.warm([t.record.Proof for t in pending])
@@ -397,7 +398,7 @@ def _split(d: dict) -> tuple[str, str]:
     return parse_informal(d.get("Generated_informal_statement_and_proof", "")) or ("", "")
 
 
-def _write_dataset(output: Path, summary: Summary) -> None:
+def _write_dataset(output: Path, summary: BootstrapSummary) -> None:
     from theoremllama.data.hf import save_dataset
     from theoremllama.data.jsonl import read_jsonl
 

@@ -114,7 +114,7 @@ def read_checked(path: str, record_type: type | None = None, *, need_name: bool 
     """`read_records`, then every record's name, statement and proof checked (present where
     needed, strings): a bad record is one line naming the file and the record's 1-based number."""
     from theoremllama.data.filters import get_field
-    from theoremllama.data.jsonl import read_records
+    from theoremllama.data.formats import read_records
 
     records = read_records(path, record_type)
     for i, r in enumerate(records):

@@ -186,7 +186,7 @@ def _from_jsonl(path: Path) -> Conversion:
 
 
 def _from_theoremllama_json(path: Path, split: str) -> Conversion:
-    from theoremllama.data.jsonl import iter_json_array
+    from theoremllama.data.formats import iter_json_array
     from theoremllama.data.minif2f import has_sorry
 
     out = Conversion()

@@ -28,9 +28,9 @@ from theoremllama.data.records import Problem, ProofAttempt, prompt_hash
 from theoremllama.errors import UserError
 from theoremllama.eval.attempts import AttemptsFile, RunInfo
 from theoremllama.eval.config import EvalConfig
-from theoremllama.eval.passk import Summary, summarize
+from theoremllama.eval.passk import EvalSummary, summarize
 from theoremllama.eval.pipeline import PipelineStats, WorkItem, run_pipeline
-from theoremllama.eval.prompts import Example, ExampleBank, build_prompt
+from theoremllama.eval.prompts import ProofExample, ProofExampleBank, build_prompt
 from theoremllama.eval.repair import RepairPlanner
 from theoremllama.llm.base import Sampling
 
@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 class EvalResult:
     """What `evaluate` returns."""
 
-    summary: Summary
+    summary: EvalSummary
     """The numbers (same as the report's)."""
     attempts_path: Path
     """The attempts file."""
@@ -94,18 +94,18 @@ def _benchmark(config: EvalConfig) -> str:
     return "MiniF2F" if config.problems_file is None else Path(config.problems_file).stem
 
 
-def load_seed_examples(config: EvalConfig, notes: list[str] | None = None) -> list[Example]:
+def load_seed_examples(config: EvalConfig, notes: list[str] | None = None) -> list[ProofExample]:
     """The seed example bank: the commented MiniF2F-valid proofs shipped with the project.
 
     Only real proofs: 13 of the 106 shipped records are `sorry` placeholders, and a prompt must
     never show the model a `sorry` as a worked example."""
     from theoremllama.data.minif2f import load_example_bank
 
-    return [Example.from_obt(r) for r in load_example_bank(proved_only=True, report=notes)]
+    return [ProofExample.from_obt(r) for r in load_example_bank(proved_only=True, report=notes)]
 
 
 def evaluate(config: EvalConfig, *, problems: list[Problem] | None = None,
-             seed_examples: list[Example] | None = None, generator=None, verifier=None,
+             seed_examples: list[ProofExample] | None = None, generator=None, verifier=None,
              progress: bool = True) -> EvalResult:
     """Run (or resume) an evaluation. `problems`, `seed_examples`, `generator` and `verifier`
     default to what the config says; pass them to evaluate on other data or with a shared pool.
@@ -146,7 +146,7 @@ def _evaluate(config: EvalConfig, out: Path, *, problems, seed_examples, generat
     stats: list[PipelineStats] = []
     rounds_run = 0
     try:
-        bank = ExampleBank(seed_examples, selection=config.examples, retriever=_retriever(config))
+        bank = ProofExampleBank(seed_examples, selection=config.examples, retriever=_retriever(config))
         sampling = Sampling(n=1, **config.sampling)
         repair = config.repair_config()
         planner = RepairPlanner(repair, problems, config.prompt) if repair.enabled else None
@@ -180,7 +180,7 @@ def _evaluate(config: EvalConfig, out: Path, *, problems, seed_examples, generat
                                 "retry them", r, stats[-1].unchecked)
             newly = _newly_solved(problems, attempts.attempts.values(), r, solved)
             solved.update({p.name: r for p, _ in newly})
-            bank.add_verified([Example.from_verified(p, a.proof, r) for p, a in newly])
+            bank.add_verified([ProofExample.from_verified(p, a.proof, r) for p, a in newly])
             if not newly:
                 break
     finally:

@@ -169,16 +169,16 @@ def _prove(config: IterateConfig, r: int, todo: list[Problem], problems: list[Pr
     examples (`k_examples`) are the shortest kept proof of each problem solved so far."""
     from theoremllama.eval.attempts import AttemptsFile, RunInfo
     from theoremllama.eval.pipeline import WorkItem, run_pipeline
-    from theoremllama.eval.prompts import Example, ExampleBank, build_prompt
+    from theoremllama.eval.prompts import ProofExample, ProofExampleBank, build_prompt
     from theoremllama.llm.base import Sampling
 
     by_name = {p.name: p for p in problems}
-    bank = ExampleBank([])
+    bank = ProofExampleBank([])
     known = {}
     for v in kept:  # one example per problem: its shortest kept proof (kept is shortest first)
         known.setdefault(v.problem, v)
     if config.k_examples:
-        bank.add_verified([Example.from_verified(by_name[v.problem], v.proof, v.round) for v in known.values()])
+        bank.add_verified([ProofExample.from_verified(by_name[v.problem], v.proof, v.round) for v in known.values()])
     run = RunInfo(split="train", problems=[p.name for p in todo], samples=config.samples, rounds=r + 1,
                   seed=config.seed, variant=config.prompt, model=model,
                   extra={"round": r, "problem_file": config.problems})

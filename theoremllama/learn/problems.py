@@ -30,7 +30,7 @@ def load_problems(spec: str) -> list[Problem]:
 
         problems = load_minif2f(spec[len(MINIF2F_PREFIX):])
     else:
-        from theoremllama.data.jsonl import read_records
+        from theoremllama.data.formats import read_records
 
         problems = read_records(spec, Problem)
     if not problems:
@@ -72,7 +72,7 @@ class HeldOut:
                 rows = _minif2f_rows(spec)
             else:
                 from theoremllama.data.filters import get_field
-                from theoremllama.data.jsonl import read_records
+                from theoremllama.data.formats import read_records
 
                 if not Path(spec).exists():
                     raise UserError(f"config key 'heldout': {spec}: no such file or directory")
