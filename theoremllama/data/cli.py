@@ -24,6 +24,7 @@ import statistics
 from collections import Counter
 from pathlib import Path
 
+from theoremllama.data.jsonl import atomic_open, atomic_write_jsonl, atomic_write_text
 from theoremllama.errors import UserError
 
 
@@ -86,8 +87,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def write_records(records: list, output: str | Path) -> None:
     """Write records atomically in the format the output's name asks for."""
-    from theoremllama.data.jsonl import atomic_write_jsonl, atomic_write_text
-
     out = Path(output)
     if out.suffix in (".jsonl", ".ndjson"):
         atomic_write_jsonl(out, records)
@@ -99,9 +98,8 @@ def write_records(records: list, output: str | Path) -> None:
     elif out.suffix == ".parquet":
         from theoremllama.data.hf import to_hf_dataset
 
-        tmp = out.with_name(f".{out.name}.tmp")
-        to_hf_dataset(records).to_parquet(str(tmp))
-        tmp.replace(out)
+        with atomic_open(out, "wb") as f:
+            to_hf_dataset(records).to_parquet(f)
     elif out.suffix == "":
         from theoremllama.data.hf import save_dataset
 

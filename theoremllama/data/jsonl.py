@@ -188,14 +188,16 @@ def _tmp_path(path: Path) -> Path:
 
 
 @contextlib.contextmanager
-def _atomic_open(path: str | Path):
-    """A text file that appears at `path` whole or not at all: written to a temp file beside it,
-    fsync'd, then renamed over `path` (`os.replace` is atomic on POSIX)."""
+def atomic_open(path: str | Path, mode: str = "w"):
+    """A file (text `w` or binary `wb`) that appears at `path` whole or not at all: written to a
+    temp file beside it, fsync'd, then renamed over `path` (`os.replace` is atomic on POSIX)."""
+    if mode not in ("w", "wb"):
+        raise ValueError(f"atomic_open writes a new file: mode 'w' or 'wb', not {mode!r}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = _tmp_path(path)
     try:
-        with open(tmp, "w", encoding="utf-8") as f:
+        with open(tmp, mode, encoding=None if "b" in mode else "utf-8") as f:
             yield f
             f.flush()
             os.fsync(f.fileno())
@@ -206,16 +208,29 @@ def _atomic_open(path: str | Path):
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:
-    """Write a whole file atomically (see `_atomic_open`)."""
-    with _atomic_open(path) as f:
+    """Write a whole file atomically (see `atomic_open`)."""
+    with atomic_open(path) as f:
         f.write(text)
 
 
 def atomic_write_jsonl(path: str | Path, records: Iterable[Any]) -> int:
     """Write records as JSON Lines atomically (streamed to the temp file); returns the count."""
     n = 0
-    with _atomic_open(path) as f:
+    with atomic_open(path) as f:
         for r in records:
             f.write(_dumps(r))
             n += 1
     return n
+
+
+def atomic_write_json(path: str | Path, obj: Any) -> None:
+    """Write one JSON document (indented, UTF-8 kept readable) atomically."""
+    atomic_write_text(path, json.dumps(obj, indent=2, ensure_ascii=False))
+
+
+def trim_jsonl(path: str | Path, keep: Callable[[dict], bool]) -> None:
+    """Rewrite a JSON Lines file atomically with only the records `keep` accepts; a torn last line
+    (a writer killed mid-line) goes too. Used on resume to drop what a checkpoint does not cover."""
+    if not Path(path).exists():
+        return
+    atomic_write_jsonl(path, [d for d in read_jsonl(path, tolerate_truncated_tail=True) if keep(d)])

@@ -20,6 +20,7 @@ import argparse
 import json
 from pathlib import Path
 
+from theoremllama.data.jsonl import atomic_open, atomic_write_text
 from theoremllama.errors import InputError, UserError
 from theoremllama.eval.attempts import RunInfo, read_attempts
 from theoremllama.eval.passk import EvalSummary, mean_pass_at_k, round0_counts, summarize
@@ -53,7 +54,7 @@ def load_run(attempts_path: str | Path) -> tuple[RunInfo, list]:
     path = Path(attempts_path)
     if not path.is_file():
         raise UserError(f"{path}: no such attempts file")
-    run, attempts, _ = read_attempts(path)
+    run, attempts = read_attempts(path)
     if run is None:
         if not attempts:
             raise InputError("no run metadata and no attempts: nothing to report", path=str(path))
@@ -77,8 +78,6 @@ def load_run(attempts_path: str | Path) -> tuple[RunInfo, list]:
 def write_report(attempts_path: str | Path, output_dir: str | Path | None = None, *,
                  label: str | None = None, plots: bool = True) -> EvalSummary:
     """Write report.md, summary.json and (if `plots`) the PNGs; return the numbers."""
-    from theoremllama.data.jsonl import atomic_write_text
-
     run, attempts = load_run(attempts_path)
     summary = summarize(attempts, run.problems, split=run.split, samples=run.samples)
     label = label or run.model or "model"
@@ -266,11 +265,8 @@ def rounds_figure(summary: EvalSummary, run: RunInfo, label: str):
 
 def _save(fig, path: Path) -> None:
     """Save a figure atomically (temporary file, then rename)."""
-    import os
+    import matplotlib.pyplot as plt  # the `report` extra; imported only when plotting
 
-    import matplotlib.pyplot as plt
-
-    tmp = path.with_name(path.name + ".tmp")
-    fig.savefig(tmp, dpi=120, bbox_inches="tight", format="png")
+    with atomic_open(path, "wb") as f:
+        fig.savefig(f, dpi=120, bbox_inches="tight", format="png")
     plt.close(fig)
-    os.replace(tmp, path)

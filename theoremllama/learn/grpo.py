@@ -22,6 +22,7 @@ import os
 from pathlib import Path
 from types import SimpleNamespace
 
+from theoremllama.data.jsonl import trim_jsonl
 from theoremllama.errors import UserError
 from theoremllama.learn.config import RLConfig
 
@@ -144,15 +145,4 @@ def train(config: RLConfig, *, verifier=None, callbacks=None) -> Path:
 
 def trim_rewards(path: Path, step: int) -> None:
     """Keep the reward lines of steps <= `step` (those after the checkpoint are redone on resume)."""
-    if not path.exists():
-        return
-    from theoremllama.data.jsonl import atomic_write_text
-
-    kept = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            if json.loads(line)["step"] <= step:
-                kept.append(line + "\n")
-        except (json.JSONDecodeError, KeyError, TypeError):
-            continue  # a line cut short by a kill
-    atomic_write_text(path, "".join(kept))
+    trim_jsonl(path, lambda d: d["step"] <= step)

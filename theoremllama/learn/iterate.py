@@ -212,7 +212,7 @@ def _prove(config: IterateConfig, r: int, todo: list[Problem], problems: list[Pr
 def _collect(config: IterateConfig, r: int, problems: list[Problem], kept: list[VerifiedProof]) -> dict:
     from theoremllama.eval.attempts import read_attempts
 
-    _, attempts, _ = read_attempts(round_dir(config, r) / "attempts.jsonl")
+    _, attempts = read_attempts(round_dir(config, r) / "attempts.jsonl")
     got = collect_round(attempts, r, problems, kept, config.max_per_problem)
     atomic_write_jsonl(round_dir(config, r) / "proofs.jsonl", got.new)
     return {"passed": got.passed, "solved": len({a.problem for a in attempts if a.passed}),

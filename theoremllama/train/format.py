@@ -129,15 +129,6 @@ class ChatEncoder:
                               ans, code_key(target_code(r)), has_sorry(target_code(r)))
                 for r, q, a, ans in zip(records, query_ids, answer_ids, answers)]
 
-    def prompt_ids(self, examples: list[tuple[str, str]], instruction: str) -> list[int]:
-        """Token ids of a prompt built like a training sequence (for checks and generation)."""
-        ids = list(self.prefix_ids)
-        for ex_instruction, ex_answer in examples:
-            q, a = self.split_turns(ex_instruction, ex_answer)
-            ids += self._tokenize([q + a])[0]
-        q, _ = self.split_turns(instruction, "")
-        return ids + self._tokenize([q])[0]
-
 
 def code_key(proof: str) -> str:
     """A proof's code with comments removed and whitespace collapsed (equal keys = same proof)."""

@@ -4,7 +4,7 @@ For smoke runs, tests and benchmarks on CPU (`train/tiny_cpu.yaml`): no model hu
 Byte-level, so every Lean symbol (ℝ, ∀, ⟨⟩ ...) is encodable; the chat template renders turns
 the way Llama 3 Instruct does, so the SFT code paths are the real ones.
 
-    python -m theoremllama.train.tiny_tokenizer --out runs/tiny_tokenizer \
+    python -m theoremllama.train.smoke_tokenizer --out runs/tiny_tokenizer \
         --data data/theoremllama_eval/MiniF2F_valid_partial_withProof_commented.json
 """
 
