@@ -280,8 +280,6 @@ def run_bootstrap(config: BootstrapConfig, *, generator=None, bank: CommentedExa
 def _run_bootstrap(config: BootstrapConfig, output: Path, *, generator, bank, verifier,
                    progress: bool) -> BootstrapSummary:
     from theoremllama.data.jsonl import JsonlWriter, atomic_write_jsonl, atomic_write_text, read_jsonl
-    from theoremllama.llm.factory import make_generator
-    from theoremllama.llm.batching import as_async
 
     started = time.monotonic()
     theorems, duplicates = load_theorems(config.input, config.header)
@@ -309,27 +307,11 @@ def _run_bootstrap(config: BootstrapConfig, output: Path, *, generator, bank, ve
         bank.warm([t.record.Proof for t in pending])
 
         if generator is None:
-            from theoremllama.llm.options import backend_options
-
-            options, dropped = backend_options(config.llm)
-            if dropped:
-                print(f"bootstrap: note: not options of the {options['backend']} backend, ignored: "
-                      f"{', '.join('llm.' + k for k in dropped)}", file=sys.stderr)
-            try:
-                generator = make_generator(options)
-            except TypeError as e:  # a misspelt or unknown backend option
-                raise UserError(f"llm: {e}") from None
+            generator = _make_generator(config)
         own_verifier = verifier is None and config.verify.enabled
         if own_verifier:
             verifier = make_verifier(config)
-        boot = Bootstrapper(
-            as_async(generator), bank, k=config.examples.k,
-            informal_sampling=config.sampling("informalize"), informal_retries=config.informalize.retries,
-            informal_filter=InformalFilter(min_chars=config.informalize.min_chars,
-                                           max_chars=config.informalize.max_chars,
-                                           max_repetition=config.informalize.max_repetition),
-            weave_sampling=config.sampling("weave"), weave_retries=config.weave.retries,
-            verifier=verifier, iterate=config.iterate)
+        boot = _make_bootstrapper(config, generator, bank, verifier)
         rejected: Counter = Counter()
 
         def record(outcome: Outcome) -> None:
@@ -350,10 +332,7 @@ def _run_bootstrap(config: BootstrapConfig, output: Path, *, generator, bank, ve
                 verifier.close()
             summary.rejected = dict(rejected)
             summary.attempt_failures = dict(boot.attempt_failures)
-            usage = getattr(generator, "usage", None)
-            if usage is not None:
-                summary.prompt_tokens, summary.completion_tokens = usage.prompt_tokens, usage.completion_tokens
-                summary.requests = usage.requests
+            _count_usage(summary, generator)
     finally:
         accepted_out.close()
         rejected_out.close()
@@ -366,6 +345,42 @@ def _run_bootstrap(config: BootstrapConfig, output: Path, *, generator, bank, ve
             _write_dataset(output, summary)
         atomic_write_text(output / SUMMARY_FILE, json.dumps(summary.to_dict(), indent=2) + "\n")
     return summary
+
+
+def _make_generator(config: BootstrapConfig):
+    """The LLM backend `config.llm` names (options of another backend are noted and ignored)."""
+    from theoremllama.llm.factory import make_generator
+    from theoremllama.llm.options import backend_options
+
+    options, dropped = backend_options(config.llm)
+    if dropped:
+        print(f"bootstrap: note: not options of the {options['backend']} backend, ignored: "
+              f"{', '.join('llm.' + k for k in dropped)}", file=sys.stderr)
+    try:
+        return make_generator(options)
+    except TypeError as e:  # a misspelt or unknown backend option
+        raise UserError(f"llm: {e}") from None
+
+
+def _make_bootstrapper(config: BootstrapConfig, generator, bank: CommentedExampleBank, verifier) -> "Bootstrapper":
+    from theoremllama.llm.batching import as_async
+
+    return Bootstrapper(
+        as_async(generator), bank, k=config.examples.k,
+        informal_sampling=config.sampling("informalize"), informal_retries=config.informalize.retries,
+        informal_filter=InformalFilter(min_chars=config.informalize.min_chars,
+                                       max_chars=config.informalize.max_chars,
+                                       max_repetition=config.informalize.max_repetition),
+        weave_sampling=config.sampling("weave"), weave_retries=config.weave.retries,
+        verifier=verifier, iterate=config.iterate)
+
+
+def _count_usage(summary: BootstrapSummary, generator) -> None:
+    """Token and request counts of the generator, for backends that keep them."""
+    usage = getattr(generator, "usage", None)
+    if usage is not None:
+        summary.prompt_tokens, summary.completion_tokens = usage.prompt_tokens, usage.completion_tokens
+        summary.requests = usage.requests
 
 
 def _check_run_identity(output: Path, config: BootstrapConfig) -> None:
