@@ -32,13 +32,22 @@ from pathlib import Path
 
 from theoremllama.bootstrap.config import BootstrapConfig
 from theoremllama.bootstrap.examples import CommentedExample, CommentedExampleBank, load_examples
+from theoremllama.bootstrap.informal_text import parse_informal
 from theoremllama.bootstrap.informalize import InformalFilter, informalize_prompt
 from theoremllama.bootstrap.weave import accept_commented, proof_after_statement, weave_prompt
+from theoremllama.data.formats import read_records
+from theoremllama.data.hf import save_dataset
+from theoremllama.data.jsonl import JsonlWriter, atomic_write_jsonl, atomic_write_text, read_jsonl
 from theoremllama.data.minif2f import format_informal
 from theoremllama.data.records import OBTRecord, TheoremRecord
 from theoremllama.errors import InputError, UserError
+from theoremllama.identity import check_same_run
 from theoremllama.lean.syntax import has_sorry
 from theoremllama.llm.base import Sampling
+from theoremllama.llm.batching import as_async
+from theoremllama.llm.options import backend_options
+from theoremllama.llm.retriever import Retriever
+from theoremllama.runlog import LOG_FILE, run_log
 
 OBT_FILE, REJECTIONS_FILE, DATASET_DIR, SUMMARY_FILE = "obt.jsonl", "rejections.jsonl", "dataset", "summary.json"
 RUN_FILE = "run.json"  # the run's identity: a rerun with other settings is refused
@@ -113,8 +122,6 @@ def load_theorems(path: str | Path, default_header: str) -> tuple[list[Theorem],
     """Theorems from TheoremRecord JSONL (the extractor's output) or any OBT-schema file.
 
     Returns (theorems, duplicates dropped); errors name the file, line and field."""
-    from theoremllama.data.formats import read_records
-
     rows = read_records(path)
     if not rows:
         return [], 0
@@ -255,8 +262,6 @@ def make_verifier(config: BootstrapConfig):
 def make_bank(config: BootstrapConfig, output: Path) -> CommentedExampleBank:
     retriever = None
     if config.examples.encoder and config.examples.k > 0:
-        from theoremllama.llm.retriever import Retriever
-
         cache = config.examples.cache_dir or str(output / "embeddings")
         retriever = Retriever(config.examples.encoder, cache_dir=cache, device=config.examples.device)
     return CommentedExampleBank(load_examples(config.examples.bank), retriever)
@@ -268,8 +273,6 @@ def run_bootstrap(config: BootstrapConfig, *, generator=None, bank: CommentedExa
 
     `generator`, `bank` and `verifier` default to what the config describes (tests and
     benchmarks pass their own). Everything logged goes to `run.log` in the output directory too."""
-    from theoremllama.runlog import LOG_FILE, run_log
-
     output = Path(config.output)
     output.mkdir(parents=True, exist_ok=True)
     with run_log(output / LOG_FILE):  # everything logged goes to output/run.log too
@@ -279,8 +282,6 @@ def run_bootstrap(config: BootstrapConfig, *, generator=None, bank: CommentedExa
 
 def _run_bootstrap(config: BootstrapConfig, output: Path, *, generator, bank, verifier,
                    progress: bool) -> BootstrapSummary:
-    from theoremllama.data.jsonl import JsonlWriter, atomic_write_jsonl, atomic_write_text, read_jsonl
-
     started = time.monotonic()
     theorems, duplicates = load_theorems(config.input, config.header)
     summary = BootstrapSummary(input=len(theorems), duplicates=duplicates)
@@ -350,7 +351,6 @@ def _run_bootstrap(config: BootstrapConfig, output: Path, *, generator, bank, ve
 def _make_generator(config: BootstrapConfig):
     """The LLM backend `config.llm` names (options of another backend are noted and ignored)."""
     from theoremllama.llm.factory import make_generator
-    from theoremllama.llm.options import backend_options
 
     options, dropped = backend_options(config.llm)
     if dropped:
@@ -363,8 +363,6 @@ def _make_generator(config: BootstrapConfig):
 
 
 def _make_bootstrapper(config: BootstrapConfig, generator, bank: CommentedExampleBank, verifier) -> "Bootstrapper":
-    from theoremllama.llm.batching import as_async
-
     return Bootstrapper(
         as_async(generator), bank, k=config.examples.k,
         informal_sampling=config.sampling("informalize"), informal_retries=config.informalize.retries,
@@ -385,9 +383,6 @@ def _count_usage(summary: BootstrapSummary, generator) -> None:
 
 def _check_run_identity(output: Path, config: BootstrapConfig) -> None:
     """Record the run's identity in run.json, or refuse a rerun whose settings differ from it."""
-    from theoremllama.data.jsonl import atomic_write_text
-    from theoremllama.identity import check_same_run
-
     path = output / RUN_FILE
     current = config.identity()
     recorded = any((output / f).exists() and (output / f).stat().st_size for f in (OBT_FILE, REJECTIONS_FILE))
@@ -408,15 +403,10 @@ def _check_run_identity(output: Path, config: BootstrapConfig) -> None:
 
 
 def _split(d: dict) -> tuple[str, str]:
-    from theoremllama.bootstrap.informalize import parse_informal
-
     return parse_informal(d.get("Generated_informal_statement_and_proof", "")) or ("", "")
 
 
 def _write_dataset(output: Path, summary: BootstrapSummary) -> None:
-    from theoremllama.data.hf import save_dataset
-    from theoremllama.data.jsonl import read_jsonl
-
     rows = sorted(read_jsonl(output / OBT_FILE, OBTRecord, tolerate_truncated_tail=True), key=lambda r: r.idx)
     summary.total_accepted = len(rows)
     if rows:

@@ -25,6 +25,9 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from theoremllama.data.formats import iter_json_array
+from theoremllama.data.jsonl import atomic_write_text, iter_jsonl_lines
+from theoremllama.data.minif2f import docstring_text, has_sorry
 from theoremllama.data.records import Problem
 from theoremllama.errors import InputError, UserError
 from theoremllama.lean.header import split_header
@@ -76,8 +79,6 @@ def check_problem(p: Problem) -> str | None:
 
 def read_problems(path: str | Path) -> list[Problem]:
     """Read a problem file; any bad line stops with an `InputError` naming the line and field."""
-    from theoremllama.data.jsonl import iter_jsonl_lines
-
     path = Path(path)
     if not path.is_file():
         raise UserError(f"{path}: no such problem file")
@@ -152,9 +153,6 @@ def _rename_duplicates(out: Conversion) -> None:
 
 
 def _from_jsonl(path: Path) -> Conversion:
-    from theoremllama.data.jsonl import iter_jsonl_lines
-    from theoremllama.data.minif2f import docstring_text
-
     out = Conversion()
     for d, line in iter_jsonl_lines(path):
         where = f"{path}:{line}"
@@ -186,9 +184,6 @@ def _from_jsonl(path: Path) -> Conversion:
 
 
 def _from_theoremllama_json(path: Path, split: str) -> Conversion:
-    from theoremllama.data.formats import iter_json_array
-    from theoremllama.data.minif2f import has_sorry
-
     out = Conversion()
     for d, line in iter_json_array(str(path)):
         where = f"{path}:{line}"
@@ -289,8 +284,6 @@ def _name_at(masked: str, text: str, m: re.Match) -> str:
 
 def _split_docstring(prefix: str) -> tuple[str, str]:
     """(the code before the theorem without its docstring, the docstring's text)."""
-    from theoremllama.data.minif2f import docstring_text
-
     tail = prefix.rstrip()
     docs = [s for s in spans(tail) if s.kind == DOC_COMMENT]
     if docs and docs[-1].end == len(tail):
@@ -343,6 +336,4 @@ def _fill_answers(context: str, where: str, theorem: str, out: Conversion) -> tu
 
 def write_problems(problems: list[Problem], path: str | Path) -> None:
     """Write a problem file atomically."""
-    from theoremllama.data.jsonl import atomic_write_text
-
     atomic_write_text(path, "".join(json.dumps(p.to_dict(), ensure_ascii=False) + "\n" for p in problems))

@@ -24,6 +24,7 @@ from pathlib import Path
 from theoremllama.data.jsonl import iter_jsonl_lines, repair_truncated_tail
 from theoremllama.data.records import ProofAttempt
 from theoremllama.errors import InputError, UserError
+from theoremllama.identity import check_same_run
 
 RUN_KEY = "run"
 
@@ -114,8 +115,6 @@ class AttemptsFile:
             previous, attempts = read_attempts(self.path)
             self.attempts = {a.key: a for a in attempts}
         if previous is not None and self.attempts:  # a run that recorded nothing may be replaced
-            from theoremllama.identity import check_same_run
-
             # Files written before identities were recorded: the fields they have.
             fixed = RunInfo.FIXED + ("model",)
             old = previous.identity or {k: getattr(previous, k) for k in fixed}

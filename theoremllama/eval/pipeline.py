@@ -32,6 +32,7 @@ from tqdm.auto import tqdm
 
 from theoremllama.data.records import Problem, ProofAttempt
 from theoremllama.eval.extract import extract_proof
+from theoremllama.eval.feedback import feedback, verify_job
 from theoremllama.llm.base import Generator, Sampling
 
 NO_PROOF = "no_proof"  # the reason recorded when nothing could be extracted (never verified)
@@ -136,8 +137,6 @@ async def _attempt(item: WorkItem, completion: str, verifier, stats: PipelineSta
                    feedback_messages: int) -> ProofAttempt | None:
     """Extract the proof of a completion, verify it, and make the attempt's record (None when its
     header did not import: the proof was never checked)."""
-    from theoremllama.eval.feedback import feedback, verify_job
-
     proof = extract_proof(completion)
     passed, reason, seconds = False, NO_PROOF, 0.0
     notes: list[dict] = []

@@ -5,7 +5,7 @@ Two variants:
            statement; examples answer with commented proofs (`train.prompt`, exactly as in training)
   formal   the Lean statement only; examples answer with their proofs without comments
 
-Examples come from an `ProofExampleBank`: the seed bank (the 93 real commented MiniF2F-valid proofs of the 106 published) plus,
+Examples come from a `ProofExampleBank`: the seed bank (the 93 real commented MiniF2F-valid proofs of the 106 published) plus,
 in iterative proof writing, the proofs verified in earlier rounds. They are chosen `first`
 (proofs verified in the latest rounds first, then the seed bank in its order) or `retrieved`
 (most similar by sentence embedding). Whatever the choice, a problem is NEVER its own example:
@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from theoremllama.data.minif2f import format_informal
 from theoremllama.data.records import OBTRecord, Problem
 from theoremllama.errors import UserError
 from theoremllama.eval.extract import statement_of
@@ -123,8 +124,6 @@ def informal_text(problem: Problem) -> str:
     that the problem reads exactly like the worked examples before it. A part the problem does
     not have (ProofNet has no informal proofs) is left out rather than shown empty; '' when the
     problem has no natural language at all."""
-    from theoremllama.data.minif2f import format_informal
-
     statement, proof = problem.informal_statement.strip(), problem.informal_proof.strip()
     if statement and proof:
         return format_informal(statement, proof)

@@ -24,7 +24,11 @@ from types import SimpleNamespace
 
 from theoremllama.data.jsonl import trim_jsonl
 from theoremllama.errors import UserError
+from theoremllama.eval.prompts import build_prompt
 from theoremllama.learn.config import RLConfig
+from theoremllama.learn.problems import HeldOut, load_problems
+from theoremllama.learn.reward import LeanReward
+from theoremllama.learn.verifier import make_verifier
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +39,6 @@ def build_dataset(problems, variant: str):
     """One row per problem: `prompt` (chat messages, as in SFT and evaluation) and `problem` (its
     name, handed to the reward by TRL)."""
     from datasets import Dataset
-
-    from theoremllama.eval.prompts import build_prompt
 
     return Dataset.from_list([{"prompt": build_prompt(p, [], variant), "problem": p.name} for p in problems])
 
@@ -83,8 +85,6 @@ def train(config: RLConfig, *, verifier=None, callbacks=None) -> Path:
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import GRPOTrainer
 
-    from theoremllama.learn.problems import HeldOut, load_problems
-    from theoremllama.learn.reward import LeanReward
     from theoremllama.train.recipe import ensure_distributed_env, last_checkpoint, trainer_step
 
     config.check()
@@ -119,8 +119,6 @@ def train(config: RLConfig, *, verifier=None, callbacks=None) -> Path:
         trim_rewards(rewards_path, trainer_step(resume))
     own_verifier = verifier is None
     if verifier is None:
-        from theoremllama.learn.verifier import make_verifier
-
         verifier = make_verifier(config.verifier)
     reward = LeanReward(problems, verifier, log_path=rewards_path, format_reward=config.format_reward)
     try:

@@ -31,6 +31,7 @@ from transformers import Trainer, TrainingArguments
 
 from theoremllama.data.jsonl import atomic_write_json, trim_jsonl
 from theoremllama.errors import UserError
+from theoremllama.identity import check_same_run as check
 from theoremllama.train.config import TrainConfig
 from theoremllama.train.curriculum import OrderedSampler, training_order
 from theoremllama.train.dataset import PadCollator, SFTDataset
@@ -233,8 +234,6 @@ def _rank() -> int:
 
 def check_same_run(cfg: TrainConfig) -> None:
     """Refuse to continue a run in output_dir that was started with other settings."""
-    from theoremllama.identity import check_same_run as check
-
     for name in (COMPLETE, RUN_INFO):
         path = Path(cfg.output_dir) / name
         if not path.is_file():

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from theoremllama.train.format import load_obt_records, record_answer, record_instruction
+from theoremllama.train.prompt import SYSTEM_PROMPT
 
 SPECIAL_TOKENS = ["<|begin_of_text|>", "<|end_of_text|>", "<|start_header_id|>",
                   "<|end_header_id|>", "<|eot_id|>", "<|pad|>"]
@@ -47,9 +49,6 @@ def build_tiny_tokenizer(texts: list[str], out_dir: str | Path, vocab_size: int 
 
 def texts_of(path: str | Path) -> list[str]:
     """The text fields of a records file (OBT or TheoremLlama MiniF2F), to train the BPE on."""
-    from theoremllama.train.format import load_obt_records, record_answer, record_instruction
-    from theoremllama.train.prompt import SYSTEM_PROMPT
-
     records = load_obt_records(path)
     return [SYSTEM_PROMPT] + [t for r in records for t in (record_instruction(r), record_answer(r))]
 
