@@ -35,6 +35,7 @@ from theoremllama.bootstrap.examples import CommentedExample, CommentedExampleBa
 from theoremllama.bootstrap.informal_text import parse_informal
 from theoremllama.bootstrap.informalize import InformalFilter, informalize_prompt
 from theoremllama.bootstrap.weave import accept_commented, proof_after_statement, weave_prompt
+from theoremllama.config import hint_with_config_key
 from theoremllama.data.formats import read_records
 from theoremllama.data.hf import save_dataset
 from theoremllama.data.jsonl import JsonlWriter, atomic_write_jsonl, atomic_write_text, read_jsonl
@@ -42,6 +43,8 @@ from theoremllama.data.minif2f import format_informal
 from theoremllama.data.records import OBTRecord, TheoremRecord
 from theoremllama.errors import InputError, UserError
 from theoremllama.identity import check_same_run
+from theoremllama.lean.job import VerifyJob
+from theoremllama.lean.open import open_verifier
 from theoremllama.lean.syntax import has_sorry
 from theoremllama.llm.base import Sampling
 from theoremllama.llm.batching import as_async
@@ -236,18 +239,11 @@ class Bootstrapper:
 def make_verifier(config: BootstrapConfig):
     """An async `verify(record, header) -> Verdict` over the Lean REPL pool: each check is
     submitted to the pool at once, so the REPLs work while other theorems are generating."""
-    try:
-        from theoremllama.lean import VerifyJob
-        from theoremllama.lean.open import open_verifier
-    except ImportError as e:
-        raise UserError(f"verify.enabled needs the Lean harness (theoremllama.lean.Verifier): {e}") from None
     v = config.verify
     try:
         verifier = open_verifier(repl_cmd=v.repl_cmd, workers=v.workers, timeout=v.timeout,
                                  header_timeout=v.header_timeout, progress=False, url=v.url, ray=v.ray)
     except UserError as e:  # the harness's hints name `verify`'s flags; bootstrap has config keys
-        from theoremllama.config import hint_with_config_key
-
         raise hint_with_config_key(e, {"--repl-cmd": "verify.repl_cmd"}) from None
 
     async def verify(record: OBTRecord, header: str):
@@ -350,6 +346,7 @@ def _run_bootstrap(config: BootstrapConfig, output: Path, *, generator, bank, ve
 
 def _make_generator(config: BootstrapConfig):
     """The LLM backend `config.llm` names (options of another backend are noted and ignored)."""
+    # the backends need the llm extra (openai, torch, vllm)
     from theoremllama.llm.factory import make_generator
 
     options, dropped = backend_options(config.llm)

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import yaml
 
+from theoremllama.config import hint_with_config_key
 from theoremllama.data.jsonl import atomic_write_text
 from theoremllama.data.minif2f import load_example_bank, load_minif2f, log_notes
 from theoremllama.data.problems import read_problems
@@ -220,6 +221,7 @@ def _write_config(path: Path, config: EvalConfig) -> None:
 
 
 def _generator(config: EvalConfig):
+    # the backends need the llm extra (openai, torch, vllm): only when eval makes its own
     from theoremllama.llm.factory import make_generator
 
     options, dropped = backend_options(dict(config.llm))
@@ -237,8 +239,6 @@ def _verifier(config: EvalConfig):
     except TypeError as e:
         raise UserError(f"eval config: bad verifier option ({e})") from None
     except UserError as e:  # the harness's hints name `verify`'s flags; eval has config keys
-        from theoremllama.config import hint_with_config_key
-
         raise hint_with_config_key(e, {"--repl-cmd": "verifier.repl_cmd",
                                        "--lean-project": "verifier.lean_project"}) from None
 

@@ -24,8 +24,11 @@ import json
 import sys
 from pathlib import Path
 
+from theoremllama.data.jsonl import JsonlWriter, iter_jsonl_lines
 from theoremllama.errors import InputError, UserError
-from theoremllama.lean.pool import DEFAULT_MAX_RSS_GIB, REPL_MEMORY_GIB
+from theoremllama.lean.job import VerifyJob, prepare_job
+from theoremllama.lean.open import open_verifier, verifier_options
+from theoremllama.lean.pool import DEFAULT_MAX_RSS_GIB, REPL_MEMORY_GIB, check_key
 from theoremllama.lean.verdict import REASONS
 from theoremllama.lean.worker import HEADER_TIMEOUT_S
 
@@ -67,9 +70,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def read_jobs(path: str) -> list:
     """The input file as VerifyJobs, each checked (InputError naming file, line and field)."""
-    from theoremllama.data.jsonl import iter_jsonl_lines
-    from theoremllama.lean.job import VerifyJob, prepare_job
-
     jobs, first_line = [], {}
     for record, line_no in iter_jsonl_lines(path):
         if not isinstance(record, dict):
@@ -164,8 +164,6 @@ def summarize(path: str, ids: set[str]) -> dict[str, int]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from theoremllama.lean.open import open_verifier, verifier_options
-
     if Path(args.input).resolve() == Path(args.output).resolve():
         raise UserError("the output file must not be the input file")
     if Path(args.output).is_dir():
@@ -199,9 +197,6 @@ def run(args: argparse.Namespace) -> int:
 def copy_identical_verdicts(jobs: list, done: dict[str, dict], todo: list, output: str) -> set[str]:
     """Give each job of `todo` identical to a job already verified in `output` (same header,
     statement and proof once prepared) a copy of that verdict, appended to `output`; their ids."""
-    from theoremllama.lean.job import prepare_job
-    from theoremllama.lean.pool import check_key
-
     if not done or not todo:
         return set()
     known = {}
@@ -214,8 +209,6 @@ def copy_identical_verdicts(jobs: list, done: dict[str, dict], todo: list, outpu
         if verdict is not None:
             copies.append({**verdict, "id": job.id})
     if copies:
-        from theoremllama.data.jsonl import JsonlWriter
-
         with JsonlWriter(output) as writer:
             for record in copies:
                 writer.write(record)

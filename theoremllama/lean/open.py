@@ -28,6 +28,7 @@ def open_verifier(*, url: str | None = None, ray: str | None = None, api_key: st
     if url and ray:
         raise UserError("choose one of verifier url (a server) and ray (a cluster), not both")
     if url:
+        # the serve extra (pydantic), only for a remote verifier
         from theoremllama.serve.client import RemoteVerifier
 
         defaults = _verifier_defaults()

@@ -58,6 +58,7 @@ def grpo_arguments(config: RLConfig):
     import torch
     from trl import GRPOConfig
 
+    # torch, transformers (the rl extra)
     from theoremllama.train.recipe import deepspeed_config
 
     bf16 = config.precision == "bf16" or (config.precision == "auto" and torch.cuda.is_available()
@@ -85,6 +86,7 @@ def train(config: RLConfig, *, verifier=None, callbacks=None) -> Path:
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import GRPOTrainer
 
+    # torch, transformers (the rl extra)
     from theoremllama.train.recipe import ensure_distributed_env, last_checkpoint, trainer_step
 
     config.check()

@@ -265,6 +265,7 @@ def _write_rounds(config: IterateConfig, rounds: list[dict]) -> None:
 
 
 def _generator(llm: dict):
+    # the backends need the llm extra (openai, torch, vllm)
     from theoremllama.llm.factory import make_generator
 
     return make_generator(llm)

@@ -305,6 +305,7 @@ def final_from_checkpoint(cfg: TrainConfig, checkpoint: str, step: int) -> Path:
 def versions() -> dict:
     import deepspeed
 
+    # the package's own version; a top-level import of the parent package would be circular
     import theoremllama
 
     return {"torch": torch.__version__, "transformers": transformers.__version__,
