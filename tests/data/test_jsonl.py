@@ -9,7 +9,7 @@ import time
 import pytest
 
 from theoremllama.data.jsonl import (
-    JsonlWriter, atomic_write_jsonl, atomic_write_text, read_jsonl,
+    JsonlWriter, atomic_open, atomic_write_json, atomic_write_jsonl, atomic_write_text, read_jsonl, trim_jsonl,
 )
 from theoremllama.data.records import OBTRecord, TheoremRecord
 from theoremllama.errors import InputError
@@ -119,3 +119,26 @@ def test_atomic_write_keeps_old_file_when_writing_fails(tmp_path):
         atomic_write_jsonl(path, records())
     assert path.read_text() == "old\n"
     assert os.listdir(tmp_path) == ["final.jsonl"]  # no temporary file left behind
+
+
+def test_trim_jsonl_keeps_what_the_predicate_accepts_and_drops_a_torn_tail(tmp_path):
+    path = tmp_path / "order.jsonl"
+    path.write_text("".join(json.dumps({"step": s}) + "\n" for s in (1, 2, 3)) + '{"step": 4', encoding="utf-8")
+    with pytest.warns(UserWarning, match="truncated last line"):
+        trim_jsonl(path, lambda d: d["step"] <= 2)
+    assert [json.loads(line) for line in path.read_text().splitlines()] == [{"step": 1}, {"step": 2}]
+    assert os.listdir(tmp_path) == ["order.jsonl"]  # rewritten in place, no temporary file left
+    trim_jsonl(tmp_path / "missing.jsonl", lambda d: True)  # nothing to trim: no file made
+    assert not (tmp_path / "missing.jsonl").exists()
+
+
+def test_atomic_open_binary_and_json(tmp_path):
+    with atomic_open(tmp_path / "blob.bin", "wb") as f:
+        f.write(b"\x00\xff")
+    assert (tmp_path / "blob.bin").read_bytes() == b"\x00\xff"
+    atomic_write_json(tmp_path / "info.json", {"ℕ": 1})
+    assert json.loads((tmp_path / "info.json").read_text(encoding="utf-8")) == {"ℕ": 1}
+    with pytest.raises(ValueError):
+        with atomic_open(tmp_path / "x", "a"):
+            pass
+    assert sorted(os.listdir(tmp_path)) == ["blob.bin", "info.json"]
