@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
 from pathlib import Path
 
 from theoremllama.data.jsonl import JsonlWriter, iter_jsonl_lines
@@ -112,32 +113,23 @@ def done_verdicts(path: str) -> dict[str, dict]:
     last line (from a killed run) and a verdict whose header failed (`header_failed`: its proof
     was never checked) do not count: those proofs are checked again."""
     out: dict[str, dict] = {}
-    p = Path(path)
-    if not p.exists():
+    if not Path(path).exists():
         return out
-    with open(p, "rb") as f:
-        for line_no, raw_bytes in enumerate(f, start=1):
-            try:
-                raw = raw_bytes.decode("utf-8")
-            except UnicodeDecodeError:
-                raise InputError("not UTF-8 text in an existing verdicts file; is this the right -o?",
-                                 path=path, line=line_no) from None
-            if not raw.strip():
-                continue
-            try:
-                record = json.loads(raw)
-            except json.JSONDecodeError:
-                if not raw.endswith("\n"):
-                    break  # the last line of a killed run: that proof is checked again
-                raise InputError("invalid JSON in an existing verdicts file; is this the right -o?",
-                                 path=path, line=line_no) from None
-            if not isinstance(record, dict) or "id" not in record or "reason" not in record:
-                raise InputError("not a verdict (no id/reason); is this the right -o?", path=path,
-                                 line=line_no)
-            if record.get("header_failed"):
-                out.pop(str(record["id"]), None)
-            else:
-                out[str(record["id"])] = record
+    with warnings.catch_warnings():  # the writer reopening the file reports the cut line itself
+        warnings.simplefilter("ignore")
+        try:
+            lines = list(iter_jsonl_lines(path, tolerate_truncated_tail=True))
+        except InputError as e:
+            raise InputError(f"{e.reason} in an existing verdicts file; is this the right -o?",
+                             path=path, line=e.line) from None
+    for record, line_no in lines:
+        if not isinstance(record, dict) or "id" not in record or "reason" not in record:
+            raise InputError("not a verdict (no id/reason); is this the right -o?", path=path,
+                             line=line_no)
+        if record.get("header_failed"):
+            out.pop(str(record["id"]), None)
+        else:
+            out[str(record["id"])] = record
     return out
 
 
