@@ -60,6 +60,14 @@ class Conversion:
     notes: list[str] = field(default_factory=list)
     """Changes made to a problem that was converted (e.g. an answer filled in from a comment)."""
 
+    def keep(self, p: Problem, where: str) -> None:
+        """Add `p` to the problems if it is a valid problem record, else say why it was skipped."""
+        why = check_problem(p)
+        if why is None:
+            self.problems.append(p)
+        else:
+            self.skipped.append(f"{where}: {p.name or '?'}: {why}")
+
 
 # ------------------------------------------------------------------------------ the format
 
@@ -175,11 +183,7 @@ def _from_jsonl(path: Path) -> Conversion:
             except InputError as e:
                 out.skipped.append(f"{where}: {name or '?'}: field {e.field!r}: {e.reason}")
                 continue
-        why = check_problem(p)
-        if why is not None:
-            out.skipped.append(f"{where}: {p.name or '?'}: {why}")
-            continue
-        out.problems.append(p)
+        out.keep(p, where)
     return out
 
 
@@ -201,11 +205,7 @@ def _from_theoremllama_json(path: Path, split: str) -> Conversion:
                     informal_statement=(d.get("Informal_statement") or "").strip(),
                     informal_proof=(d.get("Informal_proof") or "").strip(),
                     reference_proof="" if not proof or has_sorry(proof) else proof)
-        why = check_problem(p)
-        if why is not None:
-            out.skipped.append(f"{where}: {p.name}: {why}")
-            continue
-        out.problems.append(p)
+        out.keep(p, where)
     return out
 
 
@@ -270,11 +270,7 @@ def from_lean_file(path: Path, split: str, out: Conversion, *, root: Path | None
                 context=context.strip() + "\n" if context.strip() else "",
                 informal_statement=docstring,
                 reference_proof="" if _SORRY_PROOF.match(mask(proof)) else f"{statement} {proof}")
-    why = check_problem(p)
-    if why is not None:
-        out.skipped.append(f"{where}: {name}: {why}")
-        return
-    out.problems.append(p)
+    out.keep(p, where)
 
 
 def _name_at(masked: str, text: str, m: re.Match) -> str:
