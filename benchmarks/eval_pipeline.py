@@ -76,7 +76,7 @@ def main() -> None:
         stats = verifier.stats()
         from theoremllama.eval.attempts import read_attempts
 
-        _, recorded, _ = read_attempts(result.attempts_path)
+        _, recorded = read_attempts(result.attempts_path)
     attempts = sum(s.attempts for s in result.pipeline)
     repairs = sum(s.repairs for s in result.pipeline)
     last_fresh = max((i for i, a in enumerate(recorded) if a.depth == 0), default=-1)

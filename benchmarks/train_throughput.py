@@ -45,7 +45,7 @@ def build_data(seq_len: int, vocab: int, tokenizer_dir: Path, block: bool, block
     from theoremllama.train.curriculum import curriculum_order
     from theoremllama.train.dataset import SFTDataset
     from theoremllama.train.format import ChatEncoder, load_obt_records
-    from theoremllama.train.tiny_tokenizer import build_tiny_tokenizer, texts_of
+    from theoremllama.train.smoke_tokenizer import build_tiny_tokenizer, texts_of
 
     if not (tokenizer_dir / "tokenizer.json").exists():
         build_tiny_tokenizer(texts_of(RECORDS), tokenizer_dir, vocab_size=vocab)

@@ -12,6 +12,7 @@ import importlib
 import os
 import sys
 
+from theoremllama import __version__
 from theoremllama.errors import UserError
 
 # subcommand -> (module, one-line help)
@@ -30,8 +31,6 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 
 
 def build_parser(argv: list[str]) -> argparse.ArgumentParser:
-    from theoremllama import __version__
-
     parser = argparse.ArgumentParser(
         prog="theoremllama",
         description="Turn a general-purpose LLM into a Lean 4 prover: verify proofs with Lean, build NL-FL "

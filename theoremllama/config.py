@@ -15,13 +15,12 @@ from typing import Any
 
 import yaml
 
+from theoremllama.data.decode import read_text
 from theoremllama.errors import UserError
 
 
 def read_yaml_mapping(path: str | Path) -> dict:
     """The top-level mapping of a YAML file (an empty file is an empty mapping)."""
-    from theoremllama.data.jsonl import read_text
-
     if not Path(path).exists():
         raise UserError(f"{path}: no such config file")
     if Path(path).is_dir():

@@ -3,9 +3,10 @@
 import pytest
 
 from theoremllama.bootstrap.config import config_from_dict, load_config
-from theoremllama.bootstrap.examples import Example, ExampleBank, example_from_dict, format_informal, load_examples
+from theoremllama.bootstrap.examples import CommentedExample, CommentedExampleBank, example_from_dict, load_examples
 from theoremllama.bootstrap.informalize import InformalFilter, informalize_prompt, parse_informal, repetition_ratio
 from theoremllama.bootstrap.weave import accept_commented, code_blocks, weave_prompt
+from theoremllama.data.minif2f import format_informal
 from theoremllama.errors import UserError
 
 PROOF = 'theorem t (x : ℕ) (h : x = 2) : x + x = 4 := by\n  -- aesop?\n  subst h\n  simp [show "--" = "--" from rfl]'
@@ -100,7 +101,7 @@ def test_weave_refuses_a_changed_layout():
 
 
 def test_prompts_hold_examples_and_theorem():
-    ex = Example("e", "theorem e : 1 = 1 := rfl", "One is one.", "By reflexivity.", "theorem e : 1 = 1 := rfl -- refl")
+    ex = CommentedExample("e", "theorem e : 1 = 1 := rfl", "One is one.", "By reflexivity.", "theorem e : 1 = 1 := rfl -- refl")
     msgs = informalize_prompt(PROOF, [ex])
     assert [m["role"] for m in msgs] == ["system", "user", "assistant", "user"]
     assert ex.proof in msgs[1]["content"] and PROOF in msgs[-1]["content"]
@@ -113,7 +114,7 @@ def test_seed_bank_and_fixed_bank_excludes_self():
     examples = load_examples()
     assert len(examples) == 93  # the 106 seed rows that carry a Commented_proof
     assert example_from_dict({"Name": "x", "Proof": "p"}) is None
-    bank = ExampleBank(examples[:4])
+    bank = CommentedExampleBank(examples[:4])
     names = [e.name for e in bank.top_k("", 3, exclude=examples[0].name)]
     assert names == [e.name for e in examples[1:4]]
 

@@ -4,7 +4,8 @@ import json
 from pathlib import Path
 
 from theoremllama.cli import main
-from theoremllama.data.jsonl import read_jsonl, read_records
+from theoremllama.data.formats import read_records
+from theoremllama.data.jsonl import read_jsonl
 from theoremllama.data.minif2f import data_root
 from theoremllama.data.records import OBTRecord
 
@@ -21,6 +22,14 @@ def test_convert_published_json_to_hf_and_back(tmp_path, capsys):
     assert main(["data", "stats", str(tmp_path / "bank")]) == 0
     out = capsys.readouterr().out
     assert f"records: {len(published)}" in out and "non-empty Commented_proof: 93" in out
+
+
+def test_convert_to_a_parquet_file_is_atomic_and_reads_back(tmp_path):
+    out = tmp_path / "bank.parquet"
+    assert main(["data", "convert", str(BANK), "--obt", "-o", str(out)]) == 0
+    published = json.loads(BANK.read_text(encoding="utf-8"))
+    assert [r.Name for r in read_records(out, OBTRecord)] == [d["Name"] for d in published]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bank.parquet"]  # no temporary file left
 
 
 def test_dedup_and_split(tmp_path, capsys):

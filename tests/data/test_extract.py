@@ -11,7 +11,7 @@ import pytest
 
 from theoremllama.cli import main
 from theoremllama.data.extract import extract_repo, extract_text
-from theoremllama.data.jsonl import read_records
+from theoremllama.data.formats import read_records
 from theoremllama.data.records import TheoremRecord
 from theoremllama.errors import UserError
 

@@ -4,7 +4,7 @@ import datasets
 import pytest
 
 from theoremllama.data.hf import from_hf_dataset, load_dataset_dir, save_dataset, to_hf_dataset
-from theoremllama.data.jsonl import read_records
+from theoremllama.data.formats import read_records
 from theoremllama.data.records import OBT_COLUMNS, OBTRecord, TheoremRecord
 from theoremllama.errors import InputError, UserError
 

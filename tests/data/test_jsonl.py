@@ -1,4 +1,4 @@
-"""JSON Lines / JSON I/O: precise errors, truncated tails, resumable appends, atomic writes."""
+"""JSON Lines I/O: precise errors, truncated tails, resumable appends, atomic writes."""
 
 import json
 import os
@@ -9,13 +9,10 @@ import time
 import pytest
 
 from theoremllama.data.jsonl import (
-    JsonlWriter, atomic_write_jsonl, atomic_write_text, read_jsonl, read_records,
+    JsonlWriter, atomic_open, atomic_write_json, atomic_write_jsonl, atomic_write_text, read_jsonl, trim_jsonl,
 )
 from theoremllama.data.records import OBTRecord, TheoremRecord
-from theoremllama.errors import InputError, UserError
-
-OBT_ROW = {"Name": "t", "Statement": "theorem t : True :=", "Proof": "theorem t : True := trivial",
-           "Generated_informal_statement_and_proof": "", "Commented_proof": "", "File_path": "", "Commit": ""}
+from theoremllama.errors import InputError
 
 
 def test_roundtrip_records_and_dicts(tmp_path):
@@ -124,23 +121,24 @@ def test_atomic_write_keeps_old_file_when_writing_fails(tmp_path):
     assert os.listdir(tmp_path) == ["final.jsonl"]  # no temporary file left behind
 
 
-def test_read_records_json_array_jsonl_named_json_and_obt_without_idx(tmp_path):
-    arr = tmp_path / "obt.json"
-    rows = [dict(OBT_ROW, Name=f"t{i}") for i in range(3)]
-    arr.write_text(json.dumps(rows, indent=2), encoding="utf-8")
-    recs = read_records(arr, OBTRecord)
-    assert [(r.idx, r.Name) for r in recs] == [(0, "t0"), (1, "t1"), (2, "t2")]  # idx from the row
-    lines = tmp_path / "obt_lines.json"
-    lines.write_text("\n".join(json.dumps(dict(r, idx=10 + i)) for i, r in enumerate(rows)) + "\n")
-    assert [r.idx for r in read_records(lines, OBTRecord)] == [10, 11, 12]  # given idx kept
-    # A bad record inside an array: the error names the line where that record starts.
-    rows[2]["Proof"] = None
-    arr.write_text(json.dumps(rows, indent=2), encoding="utf-8")
-    with pytest.raises(InputError) as e:
-        read_records(arr, OBTRecord)
-    starts = [i + 1 for i, line in enumerate(arr.read_text().split("\n")) if line == "  {"]
-    assert e.value.field == "Proof" and e.value.line == starts[2] and starts[2] > 10
-    with pytest.raises(UserError, match="unknown format"):
-        read_records(tmp_path / "x.csv" if (tmp_path / "x.csv").write_text("a") else None, OBTRecord)
-    with pytest.raises(UserError, match="no such file"):
-        read_records(tmp_path / "missing.jsonl", OBTRecord)
+def test_trim_jsonl_keeps_what_the_predicate_accepts_and_drops_a_torn_tail(tmp_path):
+    path = tmp_path / "order.jsonl"
+    path.write_text("".join(json.dumps({"step": s}) + "\n" for s in (1, 2, 3)) + '{"step": 4', encoding="utf-8")
+    with pytest.warns(UserWarning, match="truncated last line"):
+        trim_jsonl(path, lambda d: d["step"] <= 2)
+    assert [json.loads(line) for line in path.read_text().splitlines()] == [{"step": 1}, {"step": 2}]
+    assert os.listdir(tmp_path) == ["order.jsonl"]  # rewritten in place, no temporary file left
+    trim_jsonl(tmp_path / "missing.jsonl", lambda d: True)  # nothing to trim: no file made
+    assert not (tmp_path / "missing.jsonl").exists()
+
+
+def test_atomic_open_binary_and_json(tmp_path):
+    with atomic_open(tmp_path / "blob.bin", "wb") as f:
+        f.write(b"\x00\xff")
+    assert (tmp_path / "blob.bin").read_bytes() == b"\x00\xff"
+    atomic_write_json(tmp_path / "info.json", {"ℕ": 1})
+    assert json.loads((tmp_path / "info.json").read_text(encoding="utf-8")) == {"ℕ": 1}
+    with pytest.raises(ValueError):
+        with atomic_open(tmp_path / "x", "a"):
+            pass
+    assert sorted(os.listdir(tmp_path)) == ["blob.bin", "info.json"]

@@ -6,7 +6,7 @@ import logging
 import pytest
 
 from theoremllama.cli import main
-from theoremllama.data.jsonl import read_records
+from theoremllama.data.formats import read_records
 from theoremllama.data.minif2f import data_root, docstring_text, load_example_bank, load_minif2f
 from theoremllama.data.records import Problem
 from theoremllama.errors import InputError, UserError

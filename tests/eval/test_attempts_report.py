@@ -29,7 +29,7 @@ def test_torn_tail_is_dropped_and_resume_appends_after_it(tmp_path):
     _write(path, [_a("p1", 0, 0, "ok")])
     with open(path, "a") as f:
         f.write('{"problem": "p1", "round": 0, "sam')  # killed mid-line
-    run, attempts, _ = read_attempts(path)
+    run, attempts = read_attempts(path)
     assert run == RUN and [a.key for a in attempts] == [("p1", 0, 0)]
     with AttemptsFile(path, RUN) as f:
         assert f.done(("p1", 0, 0)) and not f.done(("p1", 0, 1))

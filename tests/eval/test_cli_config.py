@@ -55,7 +55,7 @@ def test_eval_cli_runs_end_to_end_with_limit_and_set(tmp_path, capsys):
         assert main(argv) == 0
         assert len(server.requests) == 6  # 2 problems x 3 samples, all solved in round 0
     assert "2/2 solved, cumulative accuracy 100.00 %" in capsys.readouterr().out
-    run, attempts, _ = read_attempts(tmp_path / "run" / "attempts.jsonl")
+    run, attempts = read_attempts(tmp_path / "run" / "attempts.jsonl")
     assert len(run.problems) == 2 and run.samples == 3 and len(attempts) == 6
     assert all(a.passed for a in attempts) and (tmp_path / "run" / "report.md").exists()
     saved = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())

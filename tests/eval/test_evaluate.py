@@ -114,7 +114,7 @@ def test_rounds_of_iterative_proof_writing_give_the_exact_table(tmp_path):
     assert examples[1].startswith("```lean4\ntheorem p2 ") and "-- substitute" in examples[1]
 
     # Every attempt is recorded with its provenance; the config and seed sit next to them.
-    run, attempts, _ = read_attempts(tmp_path / "run" / "attempts.jsonl")
+    run, attempts = read_attempts(tmp_path / "run" / "attempts.jsonl")
     assert run.problems == names and run.split == "valid" and len(attempts) == 14
     p3 = {a.sample: a for a in attempts if a.problem == "p3" and a.round == 1}
     assert p3[1].passed and p3[1].proof == "by\n  omega" and p3[0].reason == "error"
@@ -124,10 +124,10 @@ def test_rounds_of_iterative_proof_writing_give_the_exact_table(tmp_path):
 
 
 def _seed_examples():
-    from theoremllama.eval.prompts import Example
+    from theoremllama.eval.prompts import ProofExample
     from theoremllama.data.records import OBTRecord
 
-    return [Example.from_obt(OBTRecord(idx=i, Name=n, Statement=f"theorem {n} : True :=",
+    return [ProofExample.from_obt(OBTRecord(idx=i, Name=n, Statement=f"theorem {n} : True :=",
                                        Proof=f"theorem {n} : True := trivial",
                                        Generated_informal_statement_and_proof=f"{n} is true."))
             for i, n in enumerate(["seed_a", "p4", "seed_b"])]  # p4 is in the bank: never its own example
@@ -182,10 +182,10 @@ def test_contamination_guard_on_the_prompts_sent_to_the_server(tmp_path, selecti
     if selection == "retrieved":
         # The guard is what keeps them out: unguarded, retrieval ranks each problem's own seed
         # proof first.
-        from theoremllama.eval.prompts import ExampleBank, _retrieval_text, informal_text
+        from theoremllama.eval.prompts import ProofExampleBank, _retrieval_text, informal_text
         from theoremllama.llm.retriever import Retriever
 
-        bank = ExampleBank(seeds, selection="retrieved", retriever=Retriever(**retriever))
+        bank = ProofExampleBank(seeds, selection="retrieved", retriever=Retriever(**retriever))
         for p in load_problems(config):
             top = bank.retriever.top_k(_retrieval_text(informal_text(p), p.formal_statement), 1, exclude=())
             assert top[0].name == p.name
@@ -230,7 +230,7 @@ def test_resume_after_kill_neither_regenerates_nor_reverifies_recorded_attempts(
         finally:
             os.killpg(proc.pid, signal.SIGKILL)  # the whole process group: eval and its REPLs
             proc.wait()
-        _, before, _ = read_attempts(attempts_path)
+        _, before = read_attempts(attempts_path)
         assert 5 <= len(before) < total
         kept = attempts_path.read_bytes()
 
@@ -246,7 +246,7 @@ def test_resume_after_kill_neither_regenerates_nor_reverifies_recorded_attempts(
     assert len(rerun_requests) == len(missing) == total - len(before)
     assert {by_seed[b["seed"]] for b in rerun_requests} == missing
     assert verified == len(missing)
-    _, after, _ = read_attempts(attempts_path)  # raises on a duplicated key
+    _, after = read_attempts(attempts_path)  # raises on a duplicated key
     assert {a.key for a in after} == set(by_seed.values())
     complete_lines = kept[: kept.rfind(b"\n") + 1]
     assert attempts_path.read_bytes().startswith(complete_lines)  # nothing recorded was rewritten
@@ -295,7 +295,7 @@ def test_attempts_whose_header_did_not_import_are_not_recorded_and_a_rerun_retri
         config = _config(tmp_path, server, rounds=1, samples=2)
         with caplog.at_level("WARNING"):
             result = evaluate(config, problems=[good, bad], seed_examples=[], progress=False)
-        _, attempts, _ = read_attempts(result.attempts_path)
+        _, attempts = read_attempts(result.attempts_path)
         assert sorted((a.problem, a.sample, a.reason) for a in attempts) == [("p1", 0, "ok"), ("p1", 1, "ok")]
         assert result.pipeline[0].unchecked == 2
         assert "2 attempts were not recorded because their header did not import" in caplog.text
@@ -308,5 +308,5 @@ def test_attempts_whose_header_did_not_import_are_not_recorded_and_a_rerun_retri
             evaluate(config, problems=[good, bad], seed_examples=[], progress=False)
         assert len(server.requests) > asked
         assert all("p2" in str(r["messages"]) for r in server.requests[asked:])
-        _, again, _ = read_attempts(result.attempts_path)
+        _, again = read_attempts(result.attempts_path)
         assert again == attempts

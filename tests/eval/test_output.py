@@ -54,6 +54,6 @@ def test_limit_caps_the_run_at_n_problems_on_every_rerun(tmp_path, capsys):
         for _ in range(3):
             assert main(_argv(server, tmp_path, "--limit", "2")) == 0
         assert len(server.requests) == 2  # the reruns asked nothing
-    run, attempts, _ = read_attempts(tmp_path / "attempts.jsonl")
+    run, attempts = read_attempts(tmp_path / "attempts.jsonl")
     assert len(run.problems) == 2 and len(attempts) == 2
     assert capsys.readouterr().out.count("2/2 solved") == 3

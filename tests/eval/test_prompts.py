@@ -4,7 +4,7 @@ import pytest
 
 from theoremllama.data.minif2f import format_informal
 from theoremllama.data.records import OBTRecord, Problem
-from theoremllama.eval.prompts import Example, ExampleBank, build_prompt
+from theoremllama.eval.prompts import ProofExample, ProofExampleBank, build_prompt
 from theoremllama.train.prompt import FORMAL_HEADING, INFORMAL_HEADING, SYSTEM_PROMPT
 
 
@@ -15,7 +15,7 @@ def _problem(name, informal="Show that 1 + 1 = 2.", proof_nl="Compute."):
 
 
 def _seed(name):
-    return Example.from_obt(OBTRecord(
+    return ProofExample.from_obt(OBTRecord(
         idx=0, Name=name, Statement=f"theorem {name} : True :=",
         Proof=f"theorem {name} : True := by\n  trivial",
         Commented_proof=f"theorem {name} : True := by\n  -- it is true\n  trivial",
@@ -42,17 +42,17 @@ def test_formal_prompt_has_no_natural_language_and_uncommented_examples():
 
 
 def test_a_problem_is_never_its_own_example_and_build_prompt_refuses_it():
-    bank = ExampleBank([_seed("a"), _seed("p"), _seed("b")], selection="first")
+    bank = ProofExampleBank([_seed("a"), _seed("p"), _seed("b")], selection="first")
     assert [e.name for e in bank.choose(_problem("p"), 3)] == ["a", "b"]
     with pytest.raises(ValueError, match="own in-context example"):
         build_prompt(_problem("p"), [_seed("p")])
 
 
 def test_first_selection_puts_the_latest_verified_proofs_first():
-    bank = ExampleBank([_seed("a"), _seed("b")], selection="first")
-    bank.add_verified([Example.from_verified(_problem("r0"), "by\n  -- easy\n  norm_num", 0)])
-    bank.add_verified([Example.from_verified(_problem("r1"), "by norm_num", 1),
-                       Example.from_verified(_problem("a"), "by simp", 1)])  # `a` already known: kept once
+    bank = ProofExampleBank([_seed("a"), _seed("b")], selection="first")
+    bank.add_verified([ProofExample.from_verified(_problem("r0"), "by\n  -- easy\n  norm_num", 0)])
+    bank.add_verified([ProofExample.from_verified(_problem("r1"), "by norm_num", 1),
+                       ProofExample.from_verified(_problem("a"), "by simp", 1)])  # `a` already known: kept once
     assert [e.name for e in bank.choose(_problem("q"), 10)] == ["r1", "r0", "a", "b"]
     verified = bank.verified[1]
     assert verified.proof == "theorem r0 : (1 : ℕ) + 1 = 2 := by\n  -- easy\n  norm_num"

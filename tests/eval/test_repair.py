@@ -104,7 +104,7 @@ def test_repairs_end_to_end_exact_attempts_depths_and_budget(tmp_path):
                           progress=False)
         requests = list(server.requests)
 
-    run, attempts, _ = read_attempts(tmp_path / "run" / "attempts.jsonl")
+    run, attempts = read_attempts(tmp_path / "run" / "attempts.jsonl")
     assert [(a.id, a.parent, a.depth, a.passed, a.reason) for a in attempts] == EXPECTED
     assert len(requests) == len(EXPECTED) and all(b["n"] == 1 for b in requests)
     assert run.extra["repair"]["rounds"] == 2
@@ -252,14 +252,14 @@ def test_kill_and_rerun_resumes_repairs_without_repeating_calls(tmp_path):
         finally:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
-        _, before, _ = read_attempts(attempts_path)
+        _, before = read_attempts(attempts_path)
         assert 2 <= sum(a.depth for a in before) and len(before) < len(expected_ids)
         kept = attempts_path.read_bytes()
         server.requests.clear()
         result = evaluate(load_config(tmp_path / "eval.yaml"), progress=False)
         rerun = [by_seed[b["seed"]] for b in server.requests]
 
-    _, after, _ = read_attempts(attempts_path)  # raises on a duplicated attempt
+    _, after = read_attempts(attempts_path)  # raises on a duplicated attempt
     assert {a.id for a in after} == expected_ids
     assert sorted(rerun) == sorted(expected_ids - {a.id for a in before})  # nothing asked twice
     assert attempts_path.read_bytes().startswith(kept[: kept.rfind(b"\n") + 1])

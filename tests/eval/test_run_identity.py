@@ -79,7 +79,7 @@ def test_a_same_identity_rerun_resumes_and_operational_keys_may_change(tmp_path,
         assert main(_argv(server, "A", *out_dir, "--set", "samples=3")) == 0
         assert len(server.requests) == asked + 2
     assert "2/2 solved" in capsys.readouterr().out
-    run, attempts, _ = read_attempts(tmp_path / "run" / "attempts.jsonl")
+    run, attempts = read_attempts(tmp_path / "run" / "attempts.jsonl")
     assert run.samples == 3 and len(attempts) == 6
 
 

@@ -14,7 +14,7 @@ from support.learning import ROOT, TINY_MODEL  # noqa: F401
 @pytest.fixture(scope="session")
 def tokenizer_dir(tmp_path_factory) -> Path:
     """A small byte-level BPE with a Llama-3-style chat template, trained in a second."""
-    from theoremllama.train.tiny_tokenizer import build_tiny_tokenizer
+    from theoremllama.train.smoke_tokenizer import build_tiny_tokenizer
     from theoremllama.train.prompt import SYSTEM_PROMPT
 
     out = tmp_path_factory.mktemp("tokenizer")

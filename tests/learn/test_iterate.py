@@ -133,7 +133,7 @@ def run(tmp_path_factory, tiny_recipe):
         model.fail_after = 6
         with pytest.raises(Exception):
             iterate(config, progress=False, log=_quiet)
-        _, before, _ = read_attempts(tmp / "run" / "round-0" / "attempts.jsonl")
+        _, before = read_attempts(tmp / "run" / "round-0" / "attempts.jsonl")
         states["killed_prove"] = {"recorded": {a.key for a in before},
                                   "markers": sorted(p.name for p in (tmp / "run" / "round-0").glob("*.done"))}
         # 2. the rerun asks only for the rest; its training is SIGKILLed after checkpoint-2
@@ -226,7 +226,7 @@ def test_kill_and_resume_at_each_stage(run):
     assert re.search(r"resuming from \S*round-0/train/checkpoint-[24]\b", log), log[-2000:]
     trainer_state = json.loads((out / "round-0" / "train" / "checkpoint-6" / "trainer_state.json").read_text())
     assert trainer_state["global_step"] == 6
-    _, attempts, _ = read_attempts(out / "round-0" / "attempts.jsonl")  # raises on a duplicate
+    _, attempts = read_attempts(out / "round-0" / "attempts.jsonl")  # raises on a duplicate
     assert len(attempts) == 16
 
 

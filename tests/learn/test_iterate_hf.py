@@ -46,7 +46,7 @@ def test_two_rounds_with_the_hf_backend(tmp_path):
         f"{r}/{s}" for r in (0, 1) for s in ("prove", "collect", "train")]
     kept_so_far: list[dict] = []
     for r, row in enumerate(rounds):
-        run, attempts, _ = read_attempts(out / f"round-{r}" / "attempts.jsonl")
+        run, attempts = read_attempts(out / f"round-{r}" / "attempts.jsonl")
         # round 0 generates with the base model, round 1 with round 0's checkpoint
         assert run.model == (str(tmp_path / "model") if r == 0 else rounds[0]["checkpoint"])
         counts = {n: sum(k["problem"] == n for k in kept_so_far) for n in ("easy1", "easy2", "hard")}

@@ -84,3 +84,17 @@ def test_snippet_split_polices_everything_after_the_imports():
     late = snippet_job(Snippet(id="c", code="open Real\nimport Mathlib\ntheorem c : 1 = 1 := rfl"))
     assert isinstance(late, VerifyJob)
     assert isinstance(snippet_job(Snippet(id="d", code="theorem d : 1 = 1")), str)
+
+
+def test_verdicts_decided_without_lean_are_counted_in_the_metrics(pool):
+    """A snippet refused by the policy before Lean runs still counts in /metrics, like a checked one."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    snippets = [{"id": "good", "code": HEADER + THEOREM.format(i=0) + "  norm_num"},
+                {"id": "helper", "code": "import Mathlib\naxiom cheat : False\n" + THEOREM.format(i=1) + "  exact cheat.elim"}]
+    with Served(pool()) as s:
+        assert requests.post(f"{s.url}/api/check", json={"snippets": snippets}, timeout=60).status_code == 200
+        text = requests.get(f"{s.url}/metrics", timeout=10).text
+    counts = {smp.labels.get("reason"): smp.value for m in text_string_to_metric_families(text)
+              for smp in m.samples if smp.name == "theoremllama_verdicts_total"}
+    assert counts["ok"] == 1 and counts["forbidden"] == 1

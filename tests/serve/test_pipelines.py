@@ -35,7 +35,7 @@ def test_eval_checks_on_the_server_named_by_verifier_url(pool, tmp_path):
                             llm={"backend": "openai", "model": "m", "base_url": llm.base_url, "max_retries": 0},
                             verifier={"url": s.url})
         evaluate(config, problems=problems, seed_examples=[], progress=False)
-    _, attempts, _ = read_attempts(tmp_path / "run" / "attempts.jsonl")
+    _, attempts = read_attempts(tmp_path / "run" / "attempts.jsonl")
     assert sorted((a.problem, a.reason) for a in attempts) == [("a", "ok"), ("a", "ok"), ("b", "error"), ("b", "error")]
     assert verifier.stats()["verified"] == 4  # every check ran in the server's pool
 

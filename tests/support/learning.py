@@ -55,7 +55,7 @@ def build_proof_vocab_model(out: Path, seed: int = 0) -> list[int]:
     from tokenizers import Tokenizer, models, pre_tokenizers
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
-    from theoremllama.train.tiny_tokenizer import CHAT_TEMPLATE, SPECIAL_TOKENS
+    from theoremllama.train.smoke_tokenizer import CHAT_TEMPLATE, SPECIAL_TOKENS
 
     words = ["[UNK]", "theorem", "x", ":", ":=", "lean4", "```"]
     tok = Tokenizer(models.WordLevel({w: i for i, w in enumerate(words)}, unk_token="[UNK]"))

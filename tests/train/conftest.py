@@ -21,7 +21,7 @@ def records_path() -> Path:
 @pytest.fixture(scope="session")
 def tokenizer_dir(tmp_path_factory) -> Path:
     """A byte-level BPE (1024 tokens, Llama-3-style chat template) trained on the shipped records."""
-    from theoremllama.train.tiny_tokenizer import build_tiny_tokenizer, texts_of
+    from theoremllama.train.smoke_tokenizer import build_tiny_tokenizer, texts_of
 
     out = tmp_path_factory.mktemp("tiny_tokenizer")
     build_tiny_tokenizer(texts_of(RECORDS), out, vocab_size=1024)

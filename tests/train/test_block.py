@@ -154,6 +154,16 @@ def test_target_longer_than_the_sequence(encoder, encoded):
     assert block_example(encoder.prefix_ids, encoded, list(range(len(encoded))), k, prompt) is None
 
 
+def prompt_ids(encoder, examples: list[tuple[str, str]], instruction: str) -> list[int]:
+    """Token ids of a prompt built like a training sequence: prefix, then each turn's pieces."""
+    ids = list(encoder.prefix_ids)
+    for ex_instruction, ex_answer in examples:
+        q, a = encoder.split_turns(ex_instruction, ex_answer)
+        ids += encoder.tokenizer([q + a], add_special_tokens=False)["input_ids"][0]
+    q, _ = encoder.split_turns(instruction, "")
+    return ids + encoder.tokenizer([q], add_special_tokens=False)["input_ids"][0]
+
+
 def test_prompt_ids_are_what_evaluation_renders(tokenizer, encoder, records):
     """A prompt built from pieces = the chat template applied to build_conversation(...)."""
     from theoremllama.train.format import record_answer, record_instruction
@@ -163,4 +173,4 @@ def test_prompt_ids_are_what_evaluation_renders(tokenizer, encoder, records):
     instruction = record_instruction(records[2])
     rendered = tokenizer.apply_chat_template(build_conversation(examples, instruction), tokenize=False,
                                              add_generation_prompt=True)
-    assert encoder.prompt_ids(examples, instruction) == tokenizer(rendered, add_special_tokens=False)["input_ids"]
+    assert prompt_ids(encoder, examples, instruction) == tokenizer(rendered, add_special_tokens=False)["input_ids"]

@@ -9,6 +9,7 @@ import argparse
 import json
 import sys
 
+from theoremllama.bootstrap.config import load_config
 from theoremllama.config import parse_override
 
 
@@ -45,7 +46,7 @@ def overrides_from_args(args: argparse.Namespace) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    from theoremllama.bootstrap.config import load_config
+    # imported on use: `theoremllama --help` and the other subcommands stay light
     from theoremllama.bootstrap.pipeline import run_bootstrap
 
     config = load_config(args.config, overrides_from_args(args))

@@ -11,7 +11,9 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from theoremllama.config import apply_overrides, read_yaml_mapping
 from theoremllama.errors import UserError
+from theoremllama.identity import llm_identity, model_slug
 from theoremllama.llm.base import Sampling
 
 # The MiniF2F header (the shipped minif2f.jsonl uses this one for every problem).
@@ -98,8 +100,6 @@ class BootstrapConfig:
     def identity(self) -> dict:
         """Everything that changes which records come out (see `theoremllama.identity`); not the
         input file (records are keyed by name), limit, concurrency or retry_rejected."""
-        from theoremllama.identity import llm_identity
-
         ident = dataclasses.asdict(self)
         for key in ("input", "output", "concurrency", "retry_rejected", "limit"):
             ident.pop(key)
@@ -176,8 +176,6 @@ def config_from_dict(data: dict) -> BootstrapConfig:
         raise UserError("llm.backend: required (openai, vllm or hf)")
     if config.limit is not None and config.limit < 1:
         raise UserError("limit: must be at least 1 (or null: all)")
-    from theoremllama.identity import model_slug
-
     try:
         config.output = config.output.format(model=model_slug(config.llm.get("model")))
     except (KeyError, IndexError, ValueError) as e:
@@ -187,8 +185,6 @@ def config_from_dict(data: dict) -> BootstrapConfig:
 
 def load_config(path: str | Path, overrides: dict | None = None) -> BootstrapConfig:
     """Read a YAML config and apply `overrides` (dotted keys, e.g. `{"verify.enabled": True}`)."""
-    from theoremllama.config import apply_overrides, read_yaml_mapping
-
     data = apply_overrides(read_yaml_mapping(path), overrides or {})
     try:
         return config_from_dict(data)

@@ -12,15 +12,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from theoremllama.errors import InputError, UserError
-
-SEED_BANK = "data/theoremllama_eval/MiniF2F_valid_partial_withProof_commented.json"
-"""The shipped seed bank, relative to the repository root."""
+from theoremllama.bootstrap.informal_text import parse_informal
+from theoremllama.data.formats import read_records
+from theoremllama.data.minif2f import load_example_bank
+from theoremllama.errors import InputError
 
 
 @dataclass(frozen=True)
-class Example:
-    """One worked example shown to the LLM."""
+class CommentedExample:
+    """A theorem with its natural-language statement and proof and its commented proof: one worked
+    example of the bootstrap stages (informalize, weave)."""
 
     name: str
     """Theorem name; a theorem is never its own example."""
@@ -34,16 +35,9 @@ class Example:
     """`proof` with the natural-language reasoning as `--` comments."""
 
 
-# One layout of the `Generated_informal_statement_and_proof` column for the whole project (the
-# seed bank, bootstrapped OBT rows and evaluation prompts all use it); `parse_informal` reads it back.
-from theoremllama.data.minif2f import format_informal  # noqa: E402,F401
-
-
-def example_from_dict(d: dict) -> Example | None:
+def example_from_dict(d: dict) -> CommentedExample | None:
     """An example from a seed-bank row (`Informal_statement`/`Informal_proof`) or an OBT row
     (`Generated_informal_statement_and_proof`); None when the row lacks what an example needs."""
-    from theoremllama.bootstrap.informalize import parse_informal
-
     statement, proof = d.get("Informal_statement") or "", d.get("Informal_proof") or ""
     if not (statement and proof) and d.get("Generated_informal_statement_and_proof"):
         parsed = parse_informal(d["Generated_informal_statement_and_proof"])
@@ -51,27 +45,14 @@ def example_from_dict(d: dict) -> Example | None:
             statement, proof = parsed
     if not (d.get("Name") and d.get("Proof") and d.get("Commented_proof") and statement and proof):
         return None
-    return Example(d["Name"], d["Proof"], statement, proof, d["Commented_proof"])
+    return CommentedExample(d["Name"], d["Proof"], statement, proof, d["Commented_proof"])
 
 
-def default_bank_path() -> Path:
-    """The seed bank in this checkout (an editable install) or in the working directory."""
-    for root in (Path(__file__).resolve().parents[2], Path.cwd()):
-        if (root / SEED_BANK).exists():
-            return root / SEED_BANK
-    raise UserError(f"the seed example bank {SEED_BANK} was not found; set examples.bank to an OBT or "
-                    "MiniF2F_valid_partial_withProof_commented.json file")
-
-
-def load_examples(path: str | Path | None = None) -> list[Example]:
+def load_examples(path: str | Path | None = None) -> list[CommentedExample]:
     """Examples from a bank file (.json array, .jsonl, HF dataset dir); default: the seed bank."""
-    from theoremllama.data.jsonl import read_records
-
     if path is None:
         # The shipped seed bank through the data layer, which corrects the 14 cut-off `Name`s
         # (so the never-its-own-example rule holds for them) and leaves out `sorry` placeholders.
-        from theoremllama.data.minif2f import load_example_bank
-
         return [e for e in (example_from_dict(r.to_dict()) for r in load_example_bank(proved_only=True))
                 if e is not None]
     path = Path(path)
@@ -83,21 +64,21 @@ def load_examples(path: str | Path | None = None) -> list[Example]:
     return examples
 
 
-class ExampleBank:
+class CommentedExampleBank:
     """Examples searchable by similarity of their Lean code to a theorem's.
 
     With a `retriever` (`theoremllama.llm.retriever.Retriever`), `top_k` returns the most similar
     examples; without one, the first `k` examples in bank order (a fixed few-shot prompt)."""
 
-    def __init__(self, examples: list[Example], retriever=None):
+    def __init__(self, examples: list[CommentedExample], retriever=None):
         self.retriever = retriever
-        self._examples: dict[str, Example] = {}
+        self._examples: dict[str, CommentedExample] = {}
         self.add(examples)
 
     def __len__(self) -> int:
         return len(self._examples)
 
-    def add(self, examples: list[Example]) -> None:
+    def add(self, examples: list[CommentedExample]) -> None:
         fresh = [e for e in examples if e.name not in self._examples]
         for e in examples:
             self._examples[e.name] = e
@@ -109,7 +90,7 @@ class ExampleBank:
         if self.retriever is not None and queries:
             self.retriever.embed(queries)
 
-    def top_k(self, query: str, k: int, *, exclude: str) -> list[Example]:
+    def top_k(self, query: str, k: int, *, exclude: str) -> list[CommentedExample]:
         """The `k` best examples for the theorem named `exclude` (never that theorem itself)."""
         if self.retriever is not None:
             return self.retriever.top_k(query, k, exclude={exclude})

@@ -31,13 +31,26 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from theoremllama.bootstrap.config import BootstrapConfig
-from theoremllama.bootstrap.examples import Example, ExampleBank, format_informal, load_examples
+from theoremllama.bootstrap.examples import CommentedExample, CommentedExampleBank, load_examples
+from theoremllama.bootstrap.informal_text import parse_informal
 from theoremllama.bootstrap.informalize import InformalFilter, informalize_prompt
 from theoremllama.bootstrap.weave import accept_commented, proof_after_statement, weave_prompt
+from theoremllama.config import hint_with_config_key
+from theoremllama.data.formats import read_records
+from theoremllama.data.hf import save_dataset
+from theoremllama.data.jsonl import JsonlWriter, atomic_write_jsonl, atomic_write_text, read_jsonl
+from theoremllama.data.minif2f import format_informal
 from theoremllama.data.records import OBTRecord, TheoremRecord
 from theoremllama.errors import InputError, UserError
+from theoremllama.identity import check_same_run
+from theoremllama.lean.job import VerifyJob
+from theoremllama.lean.open import open_verifier
 from theoremllama.lean.syntax import has_sorry
 from theoremllama.llm.base import Sampling
+from theoremllama.llm.batching import as_async
+from theoremllama.llm.options import backend_options
+from theoremllama.llm.retriever import Retriever
+from theoremllama.runlog import LOG_FILE, run_log
 
 OBT_FILE, REJECTIONS_FILE, DATASET_DIR, SUMMARY_FILE = "obt.jsonl", "rejections.jsonl", "dataset", "summary.json"
 RUN_FILE = "run.json"  # the run's identity: a rerun with other settings is refused
@@ -77,7 +90,7 @@ class Outcome:
 
 
 @dataclass
-class Summary:
+class BootstrapSummary:
     """The job's final counts (also written to summary.json)."""
 
     input: int = 0
@@ -114,8 +127,6 @@ def load_theorems(path: str | Path, default_header: str) -> tuple[list[Theorem],
     """Theorems from TheoremRecord JSONL (the extractor's output) or any OBT-schema file.
 
     Returns (theorems, duplicates dropped); errors name the file, line and field."""
-    from theoremllama.data.jsonl import read_records
-
     rows = read_records(path)
     if not rows:
         return [], 0
@@ -149,7 +160,7 @@ def load_theorems(path: str | Path, default_header: str) -> tuple[list[Theorem],
 class Bootstrapper:
     """Runs the stages for one theorem at a time (call `run_one` from many tasks at once)."""
 
-    def __init__(self, generator, bank: ExampleBank, *, k: int, informal_sampling: Sampling,
+    def __init__(self, generator, bank: CommentedExampleBank, *, k: int, informal_sampling: Sampling,
                  informal_retries: int, informal_filter: InformalFilter, weave_sampling: Sampling,
                  weave_retries: int, verifier=None, iterate: bool = False):
         self.generator = generator
@@ -222,7 +233,7 @@ class Bootstrapper:
 
         # 4. later theorems may learn from this one
         if self.iterate:
-            self.bank.add([Example(rec.Name, rec.Proof, statement, informal_proof, commented)])
+            self.bank.add([CommentedExample(rec.Name, rec.Proof, statement, informal_proof, commented)])
         return Outcome(rec.Name, rec.idx, record, "done", "ok", attempts)
 
 
@@ -231,18 +242,11 @@ class Bootstrapper:
 def make_verifier(config: BootstrapConfig):
     """An async `verify(record, header, namespace) -> Verdict` over the Lean REPL pool: each check is
     submitted to the pool at once, so the REPLs work while other theorems are generating."""
-    try:
-        from theoremllama.lean import VerifyJob
-        from theoremllama.lean.open import open_verifier
-    except ImportError as e:
-        raise UserError(f"verify.enabled needs the Lean harness (theoremllama.lean.Verifier): {e}") from None
     v = config.verify
     try:
         verifier = open_verifier(repl_cmd=v.repl_cmd, workers=v.workers, timeout=v.timeout,
                                  header_timeout=v.header_timeout, progress=False, url=v.url, ray=v.ray)
     except UserError as e:  # the harness's hints name `verify`'s flags; bootstrap has config keys
-        from theoremllama.config import hint_with_config_key
-
         raise hint_with_config_key(e, {"--repl-cmd": "verify.repl_cmd"}) from None
 
     async def verify(record: OBTRecord, header: str, namespace: str = ""):
@@ -254,24 +258,20 @@ def make_verifier(config: BootstrapConfig):
     return verify
 
 
-def make_bank(config: BootstrapConfig, output: Path) -> ExampleBank:
+def make_bank(config: BootstrapConfig, output: Path) -> CommentedExampleBank:
     retriever = None
     if config.examples.encoder and config.examples.k > 0:
-        from theoremllama.llm.retriever import Retriever
-
         cache = config.examples.cache_dir or str(output / "embeddings")
         retriever = Retriever(config.examples.encoder, cache_dir=cache, device=config.examples.device)
-    return ExampleBank(load_examples(config.examples.bank), retriever)
+    return CommentedExampleBank(load_examples(config.examples.bank), retriever)
 
 
-def run_bootstrap(config: BootstrapConfig, *, generator=None, bank: ExampleBank | None = None,
-                  verifier=None, progress: bool = True) -> Summary:
+def run_bootstrap(config: BootstrapConfig, *, generator=None, bank: CommentedExampleBank | None = None,
+                  verifier=None, progress: bool = True) -> BootstrapSummary:
     """Run (or resume) the job described by `config`; returns the summary.
 
     `generator`, `bank` and `verifier` default to what the config describes (tests and
     benchmarks pass their own). Everything logged goes to `run.log` in the output directory too."""
-    from theoremllama.runlog import LOG_FILE, run_log
-
     output = Path(config.output)
     output.mkdir(parents=True, exist_ok=True)
     with run_log(output / LOG_FILE):  # everything logged goes to output/run.log too
@@ -280,14 +280,10 @@ def run_bootstrap(config: BootstrapConfig, *, generator=None, bank: ExampleBank 
 
 
 def _run_bootstrap(config: BootstrapConfig, output: Path, *, generator, bank, verifier,
-                   progress: bool) -> Summary:
-    from theoremllama.data.jsonl import JsonlWriter, atomic_write_jsonl, atomic_write_text, read_jsonl
-    from theoremllama.llm.factory import make_generator
-    from theoremllama.llm.batching import as_async
-
+                   progress: bool) -> BootstrapSummary:
     started = time.monotonic()
     theorems, duplicates = load_theorems(config.input, config.header)
-    summary = Summary(input=len(theorems), duplicates=duplicates)
+    summary = BootstrapSummary(input=len(theorems), duplicates=duplicates)
     if config.limit is not None:  # a cap on the run, not a quota per call: a rerun never adds more
         theorems = theorems[:config.limit]
     _check_run_identity(output, config)
@@ -305,33 +301,17 @@ def _run_bootstrap(config: BootstrapConfig, output: Path, *, generator, bank, ve
         if bank is None:
             bank = make_bank(config, output)
         if config.iterate:  # records accepted by earlier runs are examples too
-            earlier = [Example(d["Name"], d["Proof"], *_split(d), d["Commented_proof"])
+            earlier = [CommentedExample(d["Name"], d["Proof"], *_split(d), d["Commented_proof"])
                        for d in read_jsonl(output / OBT_FILE, tolerate_truncated_tail=True)]
             bank.add([e for e in earlier if e.informal_statement])
         bank.warm([t.record.Proof for t in pending])
 
         if generator is None:
-            from theoremllama.llm.options import backend_options
-
-            options, dropped = backend_options(config.llm)
-            if dropped:
-                print(f"bootstrap: note: not options of the {options['backend']} backend, ignored: "
-                      f"{', '.join('llm.' + k for k in dropped)}", file=sys.stderr)
-            try:
-                generator = make_generator(options)
-            except TypeError as e:  # a misspelt or unknown backend option
-                raise UserError(f"llm: {e}") from None
+            generator = _make_generator(config)
         own_verifier = verifier is None and config.verify.enabled
         if own_verifier:
             verifier = make_verifier(config)
-        boot = Bootstrapper(
-            as_async(generator), bank, k=config.examples.k,
-            informal_sampling=config.sampling("informalize"), informal_retries=config.informalize.retries,
-            informal_filter=InformalFilter(min_chars=config.informalize.min_chars,
-                                           max_chars=config.informalize.max_chars,
-                                           max_repetition=config.informalize.max_repetition),
-            weave_sampling=config.sampling("weave"), weave_retries=config.weave.retries,
-            verifier=verifier, iterate=config.iterate)
+        boot = _make_bootstrapper(config, generator, bank, verifier)
         rejected: Counter = Counter()
 
         def record(outcome: Outcome) -> None:
@@ -352,10 +332,7 @@ def _run_bootstrap(config: BootstrapConfig, output: Path, *, generator, bank, ve
                 verifier.close()
             summary.rejected = dict(rejected)
             summary.attempt_failures = dict(boot.attempt_failures)
-            usage = getattr(generator, "usage", None)
-            if usage is not None:
-                summary.prompt_tokens, summary.completion_tokens = usage.prompt_tokens, usage.completion_tokens
-                summary.requests = usage.requests
+            _count_usage(summary, generator)
     finally:
         accepted_out.close()
         rejected_out.close()
@@ -370,11 +347,42 @@ def _run_bootstrap(config: BootstrapConfig, output: Path, *, generator, bank, ve
     return summary
 
 
+def _make_generator(config: BootstrapConfig):
+    """The LLM backend `config.llm` names (options of another backend are noted and ignored)."""
+    # the backends need the llm extra (openai, torch, vllm)
+    from theoremllama.llm.factory import make_generator
+
+    options, dropped = backend_options(config.llm)
+    if dropped:
+        print(f"bootstrap: note: not options of the {options['backend']} backend, ignored: "
+              f"{', '.join('llm.' + k for k in dropped)}", file=sys.stderr)
+    try:
+        return make_generator(options)
+    except TypeError as e:  # a misspelt or unknown backend option
+        raise UserError(f"llm: {e}") from None
+
+
+def _make_bootstrapper(config: BootstrapConfig, generator, bank: CommentedExampleBank, verifier) -> "Bootstrapper":
+    return Bootstrapper(
+        as_async(generator), bank, k=config.examples.k,
+        informal_sampling=config.sampling("informalize"), informal_retries=config.informalize.retries,
+        informal_filter=InformalFilter(min_chars=config.informalize.min_chars,
+                                       max_chars=config.informalize.max_chars,
+                                       max_repetition=config.informalize.max_repetition),
+        weave_sampling=config.sampling("weave"), weave_retries=config.weave.retries,
+        verifier=verifier, iterate=config.iterate)
+
+
+def _count_usage(summary: BootstrapSummary, generator) -> None:
+    """Token and request counts of the generator, for backends that keep them."""
+    usage = getattr(generator, "usage", None)
+    if usage is not None:
+        summary.prompt_tokens, summary.completion_tokens = usage.prompt_tokens, usage.completion_tokens
+        summary.requests = usage.requests
+
+
 def _check_run_identity(output: Path, config: BootstrapConfig) -> None:
     """Record the run's identity in run.json, or refuse a rerun whose settings differ from it."""
-    from theoremllama.data.jsonl import atomic_write_text
-    from theoremllama.identity import check_same_run
-
     path = output / RUN_FILE
     current = config.identity()
     recorded = any((output / f).exists() and (output / f).stat().st_size for f in (OBT_FILE, REJECTIONS_FILE))
@@ -395,15 +403,10 @@ def _check_run_identity(output: Path, config: BootstrapConfig) -> None:
 
 
 def _split(d: dict) -> tuple[str, str]:
-    from theoremllama.bootstrap.informalize import parse_informal
-
     return parse_informal(d.get("Generated_informal_statement_and_proof", "")) or ("", "")
 
 
-def _write_dataset(output: Path, summary: Summary) -> None:
-    from theoremllama.data.hf import save_dataset
-    from theoremllama.data.jsonl import read_jsonl
-
+def _write_dataset(output: Path, summary: BootstrapSummary) -> None:
     rows = sorted(read_jsonl(output / OBT_FILE, OBTRecord, tolerate_truncated_tail=True), key=lambda r: r.idx)
     summary.total_accepted = len(rows)
     if rows:

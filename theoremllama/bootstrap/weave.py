@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from theoremllama.bootstrap.examples import Example
+from theoremllama.bootstrap.examples import CommentedExample
 from theoremllama.lean.syntax import BLOCK_COMMENT, LINE_COMMENT, mask, same_code, spans
 
 SYSTEM = (
@@ -29,7 +29,7 @@ def _user_turn(informal_proof: str, proof: str) -> str:
             f"Lean 4 proof:\n```lean4\n{proof.strip()}\n```")
 
 
-def weave_prompt(proof: str, informal_proof: str, examples: list[Example]) -> list[dict]:
+def weave_prompt(proof: str, informal_proof: str, examples: list[CommentedExample]) -> list[dict]:
     """Chat messages: the instructions, one user/assistant turn per example, then the theorem."""
     messages = [{"role": "system", "content": SYSTEM}]
     for ex in examples:

@@ -12,5 +12,5 @@ from theoremllama.data.jsonl import (  # noqa: F401,E402  (light: no `datasets` 
     atomic_write_jsonl,
     atomic_write_text,
     read_jsonl,
-    read_records,
 )
+from theoremllama.data.formats import read_records  # noqa: F401,E402  (`datasets` is imported on use)

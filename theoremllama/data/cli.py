@@ -24,12 +24,20 @@ import statistics
 from collections import Counter
 from pathlib import Path
 
+from theoremllama.data.dojo import extract_with_dojo
+from theoremllama.data.extract import extract_repo
+from theoremllama.data.filters import SORRY_MODES, deduplicate, filter_length, filter_sorry, get_field, record_has_sorry, record_name, train_valid_split
+from theoremllama.data.formats import read_records
+from theoremllama.data.hf import save_dataset, to_hf_dataset
+from theoremllama.data.jsonl import atomic_open, atomic_write_jsonl, atomic_write_text
+from theoremllama.data.minif2f import load_minif2f
+from theoremllama.data.problems import convert, write_problems
+from theoremllama.data.records import OBTRecord
 from theoremllama.errors import UserError
+from theoremllama.lean.syntax import has_sorry
 
 
 def _add_sorry(p: argparse.ArgumentParser, default: str = "keep") -> None:
-    from theoremllama.data.filters import SORRY_MODES
-
     p.add_argument("--sorry", choices=SORRY_MODES, default=default,
                    help="records whose statement or proof holds sorry/admit/sorryAx/stop: keep them, "
                         f"drop them, or keep only them (default: {default})")
@@ -86,8 +94,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def write_records(records: list, output: str | Path) -> None:
     """Write records atomically in the format the output's name asks for."""
-    from theoremllama.data.jsonl import atomic_write_jsonl, atomic_write_text
-
     out = Path(output)
     if out.suffix in (".jsonl", ".ndjson"):
         atomic_write_jsonl(out, records)
@@ -97,14 +103,9 @@ def write_records(records: list, output: str | Path) -> None:
         rows = [r if isinstance(r, dict) else r.to_dict() for r in records]
         atomic_write_text(out, json.dumps(rows, ensure_ascii=False, indent=1) + "\n")
     elif out.suffix == ".parquet":
-        from theoremllama.data.hf import to_hf_dataset
-
-        tmp = out.with_name(f".{out.name}.tmp")
-        to_hf_dataset(records).to_parquet(str(tmp))
-        tmp.replace(out)
+        with atomic_open(out, "wb") as f:
+            to_hf_dataset(records).to_parquet(f)
     elif out.suffix == "":
-        from theoremllama.data.hf import save_dataset
-
         save_dataset(records, out)
     else:
         raise UserError(f"{out}: unknown output format (use .jsonl, .json, .parquet or a directory name)")
@@ -113,9 +114,6 @@ def write_records(records: list, output: str | Path) -> None:
 def read_checked(path: str, record_type: type | None = None, *, need_name: bool = True) -> list:
     """`read_records`, then every record's name, statement and proof checked (present where
     needed, strings): a bad record is one line naming the file and the record's 1-based number."""
-    from theoremllama.data.filters import get_field
-    from theoremllama.data.jsonl import read_records
-
     records = read_records(path, record_type)
     for i, r in enumerate(records):
         try:
@@ -128,8 +126,6 @@ def read_checked(path: str, record_type: type | None = None, *, need_name: bool 
 
 def apply_sorry(records: list, mode: str) -> list:
     """`filter_sorry` with one line on stdout: how many records hold a gap, what became of them."""
-    from theoremllama.data.filters import filter_sorry, record_has_sorry
-
     if mode == "keep":
         gaps = sum(1 for r in records if record_has_sorry(r))
         print(f"sorry: {gaps} of {len(records)} records hold sorry/admit/sorryAx/stop: kept "
@@ -142,12 +138,8 @@ def apply_sorry(records: list, mode: str) -> list:
 
 def _extract(args) -> int:
     if args.dojo:
-        from theoremllama.data.dojo import extract_with_dojo
-
         result = extract_with_dojo(args.repo, args.commit)
     else:
-        from theoremllama.data.extract import extract_repo
-
         result = extract_repo(args.repo, args.commit, progress=True)
     print(result.summary())
     records = apply_sorry(result.records, args.sorry)
@@ -157,8 +149,6 @@ def _extract(args) -> int:
 
 
 def _minif2f(args) -> int:
-    from theoremllama.data.minif2f import load_minif2f
-
     report: list[str] = []
     problems = load_minif2f(args.split, root=args.data_root, report=report)
     write_records(problems, args.output)  # the name notes were logged (stderr) by load_minif2f
@@ -170,8 +160,6 @@ def _minif2f(args) -> int:
 
 def _problems(args) -> int:
     import sys
-
-    from theoremllama.data.problems import convert, write_problems
 
     result = convert(args.source, split=args.split)
     for line in result.notes:
@@ -195,9 +183,6 @@ def _lengths(values: list[int]) -> str:
 
 def stats_lines(records: list[dict]) -> list[str]:
     """Human-readable statistics of a list of record dicts (any of the project's record types)."""
-    from theoremllama.data.filters import get_field, record_has_sorry, record_name
-    from theoremllama.lean.syntax import has_sorry
-
     lines = [f"records: {len(records)}"]
     if not records:
         return lines
@@ -239,8 +224,6 @@ def _stats(args) -> int:
 
 
 def _convert(args) -> int:
-    from theoremllama.data.records import OBTRecord
-
     records = apply_sorry(read_checked(args.input, OBTRecord if args.obt else None, need_name=False), args.sorry)
     write_records(records, args.output)
     print(f"wrote {len(records)} records to {args.output}")
@@ -248,8 +231,6 @@ def _convert(args) -> int:
 
 
 def _dedup(args) -> int:
-    from theoremllama.data.filters import deduplicate, filter_length
-
     records = read_checked(args.input)
     dedup = deduplicate(apply_sorry(records, args.sorry), by_name=not args.keep_duplicate_names,
                         by_statement=not args.keep_duplicate_statements)
@@ -266,8 +247,6 @@ def _dedup(args) -> int:
 
 
 def _split(args) -> int:
-    from theoremllama.data.filters import train_valid_split
-
     records = apply_sorry(read_checked(args.input), args.sorry)
     split = train_valid_split(records, valid_fraction=args.valid_fraction, seed=args.seed)
     out = Path(args.output)

@@ -16,6 +16,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
+from theoremllama.data.minif2f import corrected_name
 from theoremllama.errors import UserError
 from theoremllama.lean.syntax import has_sorry, normalize_whitespace, strip_comments
 
@@ -51,8 +52,6 @@ def record_name(record: Any) -> str:
     """A record's name as the data layer knows it: the name it carries, unless its statement
     declares another theorem (a cut-off published name, a verify input's `NAME#2` id):
     `theoremllama.data.minif2f.corrected_name`."""
-    from theoremllama.data.minif2f import corrected_name
-
     return corrected_name(get_field(record, "name"), get_field(record, "statement"))
 
 

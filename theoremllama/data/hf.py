@@ -13,6 +13,7 @@ import shutil
 from pathlib import Path
 from typing import Any, Iterable
 
+from theoremllama.data.decode import record_from_json
 from theoremllama.errors import InputError, UserError
 
 PARQUET_NAME = "data.parquet"
@@ -34,9 +35,7 @@ def from_hf_dataset(ds, record_type: type | None = None, *, source: str = "datas
 
     A bad row raises `InputError` naming `source`, the 1-based row (as `line`) and the field.
     OBT rows without an `idx` column get their 0-based row number."""
-    from theoremllama.data.jsonl import _convert
-
-    return [_convert(record_type, dict(row), i, source, i + 1) for i, row in enumerate(ds)]
+    return [record_from_json(record_type, dict(row), i, source, i + 1) for i, row in enumerate(ds)]
 
 
 def save_dataset(records: Iterable[Any], out_dir: str | Path, *, parquet: bool = True):

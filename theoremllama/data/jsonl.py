@@ -1,4 +1,4 @@
-"""JSON Lines and JSON files: reading with precise errors, writing that survives being killed.
+"""JSON Lines files: reading with precise errors, writing that survives being killed.
 
 Every long job in theoremllama appends one line per finished record through `JsonlWriter`, so a
 killed job loses at most the line it was writing. That line is then a *truncated tail*: the file
@@ -9,6 +9,9 @@ off before appending, so a resumed job redoes exactly that one record.
 Final outputs (not appended to) are written with `atomic_write_text` / `atomic_write_jsonl`: a
 temporary file in the same directory, fsync'd, then `os.replace`d over the target, so a reader
 sees either the old file or the new one, never half of it.
+
+Other record formats (JSON arrays, Parquet, HF dataset directories) are read by
+`theoremllama.data.formats`.
 """
 
 from __future__ import annotations
@@ -20,30 +23,8 @@ import warnings
 from pathlib import Path
 from typing import Any, Callable, Hashable, Iterable, Iterator
 
+from theoremllama.data.decode import not_utf8, record_from_json
 from theoremllama.errors import InputError, UserError
-
-
-def _from_dict(record_type: type, d: Any, row: int):
-    """`record_type.from_dict(d)`; OBT rows without `idx` get their 0-based row number."""
-    from theoremllama.data.records import OBTRecord
-
-    if isinstance(record_type, type) and issubclass(record_type, OBTRecord):
-        return record_type.from_dict(d, idx=row)
-    return record_type.from_dict(d)
-
-
-def _convert(record_type, d: Any, row: int, path: str, line: int | None):
-    """Convert one parsed JSON value, adding the file and line to any validation error."""
-    if record_type is None:
-        if not isinstance(d, dict):
-            raise InputError(f"expected a JSON object, got {type(d).__name__}", path=path, line=line)
-        return d
-    try:
-        return _from_dict(record_type, d, row)
-    except InputError as e:
-        raise InputError(e.reason, path=path, line=line, field=e.field) from None
-    except TypeError as e:  # e.g. a field the record does not have reached its constructor
-        raise InputError(f"not a valid {record_type.__name__}: {e}", path=path, line=line) from None
 
 
 def read_jsonl(path: str | Path, record_type: type | None = None, *,
@@ -55,7 +36,7 @@ def read_jsonl(path: str | Path, record_type: type | None = None, *,
     JSON: a job killed mid-write) raises an `InputError` that says so, or is skipped with a
     warning when `tolerate_truncated_tail` is true."""
     for row, (d, lineno) in enumerate(iter_jsonl_lines(path, tolerate_truncated_tail=tolerate_truncated_tail)):
-        yield _convert(record_type, d, row, str(path), lineno)
+        yield record_from_json(record_type, d, row, str(path), lineno)
 
 
 def iter_jsonl_lines(path: str | Path, *, tolerate_truncated_tail: bool = False) -> Iterator[tuple[Any, int]]:
@@ -72,7 +53,7 @@ def iter_jsonl_lines(path: str | Path, *, tolerate_truncated_tail: bool = False)
             try:
                 raw = raw_bytes.decode("utf-8")
             except UnicodeDecodeError as e:
-                raise InputError(_not_utf8(e), path=path, line=lineno) from None
+                raise InputError(not_utf8(e), path=path, line=lineno) from None
             if lineno == 1:
                 raw = raw.lstrip("\ufeff")  # a byte-order mark some editors write
             if not raw.strip():
@@ -90,97 +71,6 @@ def iter_jsonl_lines(path: str | Path, *, tolerate_truncated_tail: bool = False)
                     raise InputError(msg, path=path, line=lineno) from None
                 raise InputError(f"invalid JSON ({e.msg} at column {e.colno})", path=path, line=lineno) from None
             yield d, lineno
-
-
-def _not_utf8(e: UnicodeDecodeError) -> str:
-    return (f"not UTF-8 text (byte 0x{e.object[e.start]:02x} at offset {e.start}): "
-            "a binary or differently encoded file?")
-
-
-def read_text(path: str | Path) -> str:
-    """A whole text file as UTF-8; a file that is not (a binary file, another encoding) raises an
-    `InputError` naming the line of the first bad byte, a missing file or a directory a `UserError`."""
-    try:
-        data = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise UserError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise UserError(f"{path}: is a directory, expected a file") from None
-    except PermissionError:
-        raise UserError(f"{path}: permission denied") from None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise InputError(_not_utf8(e), path=str(path), line=data.count(b"\n", 0, e.start) + 1) from None
-
-
-def iter_json_array(path: str) -> Iterator[tuple[Any, int]]:
-    """Yield (element, 1-based line where it starts) of a JSON array file (for error messages)."""
-    text = read_text(path)
-    decoder = json.JSONDecoder()
-    ws = " \t\r\n"
-    i = 0
-    n = len(text)
-
-    def skip(i: int) -> int:
-        while i < n and text[i] in ws:
-            i += 1
-        return i
-
-    def line_of(i: int) -> int:
-        return text.count("\n", 0, i) + 1
-
-    i = skip(i)
-    if i < n and text[i] == "\ufeff":  # a byte-order mark some editors write
-        i = skip(i + 1)
-    if i >= n or text[i] != "[":
-        raise InputError("expected a JSON array of records ('[' ...)", path=path, line=line_of(i))
-    i = skip(i + 1)
-    if i < n and text[i] == "]":
-        return
-    line, last = 1, 0
-    while True:
-        try:
-            value, end = decoder.raw_decode(text, i)
-        except json.JSONDecodeError as e:
-            raise InputError(f"invalid JSON ({e.msg})", path=path, line=e.lineno) from None
-        line += text.count("\n", last, i)  # incremental: the file is walked once
-        last = i
-        yield value, line
-        i = skip(end)
-        if i < n and text[i] == ",":
-            i = skip(i + 1)
-        elif i < n and text[i] == "]":
-            return
-        else:
-            raise InputError("expected ',' or ']' after a record", path=path, line=line_of(i))
-
-
-def read_json_array(path: str | Path, record_type: type | None = None) -> list:
-    """A JSON file holding an array of records; errors name the line where the record starts."""
-    path = str(path)
-    return [_convert(record_type, d, row, path, line) for row, (d, line) in enumerate(iter_json_array(path))]
-
-
-def read_records(path: str | Path, record_type: type | None = None) -> list:
-    """Load records from a `.jsonl` file, a `.json` array (or JSON Lines saved as `.json`), a
-    saved HF dataset directory or a `.parquet` file (see `theoremllama.data.hf`)."""
-    p = Path(path)
-    if not p.exists():
-        raise UserError(f"{p}: no such file or directory")
-    if p.is_dir() or p.suffix == ".parquet":
-        from theoremllama.data.hf import load_dataset_dir
-
-        return load_dataset_dir(p, record_type)
-    if p.suffix == ".json":
-        with open(p, encoding="utf-8", errors="replace") as f:  # a sniff; the readers check the encoding
-            head = f.read(4096).lstrip("\ufeff \t\r\n")
-        if head.startswith("["):
-            return read_json_array(p, record_type)
-        return list(read_jsonl(p, record_type))  # some published dumps are JSON Lines named .json
-    if p.suffix in (".jsonl", ".ndjson") or p.name.endswith(".jsonl.tmp"):
-        return list(read_jsonl(p, record_type))
-    raise UserError(f"{p}: unknown format (expected .jsonl, .json, .parquet or a saved HF dataset directory)")
 
 
 def _to_dict(record: Any) -> dict:
@@ -280,13 +170,6 @@ class JsonlWriter:
         if self._keys is not None and self.key is not None:
             self._keys.add(self.key(_to_dict(record)))
 
-    def write_many(self, records: Iterable[Any]) -> int:
-        n = 0
-        for r in records:
-            self.write(r)
-            n += 1
-        return n
-
     def close(self) -> None:
         if not self._file.closed:
             self._file.flush()
@@ -305,14 +188,16 @@ def _tmp_path(path: Path) -> Path:
 
 
 @contextlib.contextmanager
-def _atomic_open(path: str | Path):
-    """A text file that appears at `path` whole or not at all: written to a temp file beside it,
-    fsync'd, then renamed over `path` (`os.replace` is atomic on POSIX)."""
+def atomic_open(path: str | Path, mode: str = "w"):
+    """A file (text `w` or binary `wb`) that appears at `path` whole or not at all: written to a
+    temp file beside it, fsync'd, then renamed over `path` (`os.replace` is atomic on POSIX)."""
+    if mode not in ("w", "wb"):
+        raise ValueError(f"atomic_open writes a new file: mode 'w' or 'wb', not {mode!r}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = _tmp_path(path)
     try:
-        with open(tmp, "w", encoding="utf-8") as f:
+        with open(tmp, mode, encoding=None if "b" in mode else "utf-8") as f:
             yield f
             f.flush()
             os.fsync(f.fileno())
@@ -323,16 +208,29 @@ def _atomic_open(path: str | Path):
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:
-    """Write a whole file atomically (see `_atomic_open`)."""
-    with _atomic_open(path) as f:
+    """Write a whole file atomically (see `atomic_open`)."""
+    with atomic_open(path) as f:
         f.write(text)
 
 
 def atomic_write_jsonl(path: str | Path, records: Iterable[Any]) -> int:
     """Write records as JSON Lines atomically (streamed to the temp file); returns the count."""
     n = 0
-    with _atomic_open(path) as f:
+    with atomic_open(path) as f:
         for r in records:
             f.write(_dumps(r))
             n += 1
     return n
+
+
+def atomic_write_json(path: str | Path, obj: Any) -> None:
+    """Write one JSON document (indented, UTF-8 kept readable) atomically."""
+    atomic_write_text(path, json.dumps(obj, indent=2, ensure_ascii=False))
+
+
+def trim_jsonl(path: str | Path, keep: Callable[[dict], bool]) -> None:
+    """Rewrite a JSON Lines file atomically with only the records `keep` accepts; a torn last line
+    (a writer killed mid-line) goes too. Used on resume to drop what a checkpoint does not cover."""
+    if not Path(path).exists():
+        return
+    atomic_write_jsonl(path, [d for d in read_jsonl(path, tolerate_truncated_tail=True) if keep(d)])

@@ -20,7 +20,8 @@ import os
 import re
 from pathlib import Path
 
-from theoremllama.data.jsonl import iter_json_array, iter_jsonl_lines
+from theoremllama.data.formats import iter_json_array
+from theoremllama.data.jsonl import iter_jsonl_lines
 from theoremllama.data.records import OBTRecord, Problem
 from theoremllama.errors import InputError, UserError
 from theoremllama.lean.syntax import has_sorry, normalize_whitespace, strip_comments

@@ -25,6 +25,9 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from theoremllama.data.formats import iter_json_array
+from theoremllama.data.jsonl import atomic_write_text, iter_jsonl_lines
+from theoremllama.data.minif2f import docstring_text, has_sorry
 from theoremllama.data.records import Problem
 from theoremllama.errors import InputError, UserError
 from theoremllama.lean.header import split_header
@@ -57,6 +60,14 @@ class Conversion:
     notes: list[str] = field(default_factory=list)
     """Changes made to a problem that was converted (e.g. an answer filled in from a comment)."""
 
+    def keep(self, p: Problem, where: str) -> None:
+        """Add `p` to the problems if it is a valid problem record, else say why it was skipped."""
+        why = check_problem(p)
+        if why is None:
+            self.problems.append(p)
+        else:
+            self.skipped.append(f"{where}: {p.name or '?'}: {why}")
+
 
 # ------------------------------------------------------------------------------ the format
 
@@ -76,8 +87,6 @@ def check_problem(p: Problem) -> str | None:
 
 def read_problems(path: str | Path) -> list[Problem]:
     """Read a problem file; any bad line stops with an `InputError` naming the line and field."""
-    from theoremllama.data.jsonl import iter_jsonl_lines
-
     path = Path(path)
     if not path.is_file():
         raise UserError(f"{path}: no such problem file")
@@ -152,9 +161,6 @@ def _rename_duplicates(out: Conversion) -> None:
 
 
 def _from_jsonl(path: Path) -> Conversion:
-    from theoremllama.data.jsonl import iter_jsonl_lines
-    from theoremllama.data.minif2f import docstring_text
-
     out = Conversion()
     for d, line in iter_jsonl_lines(path):
         where = f"{path}:{line}"
@@ -177,18 +183,11 @@ def _from_jsonl(path: Path) -> Conversion:
             except InputError as e:
                 out.skipped.append(f"{where}: {name or '?'}: field {e.field!r}: {e.reason}")
                 continue
-        why = check_problem(p)
-        if why is not None:
-            out.skipped.append(f"{where}: {p.name or '?'}: {why}")
-            continue
-        out.problems.append(p)
+        out.keep(p, where)
     return out
 
 
 def _from_theoremllama_json(path: Path, split: str) -> Conversion:
-    from theoremllama.data.jsonl import iter_json_array
-    from theoremllama.data.minif2f import has_sorry
-
     out = Conversion()
     for d, line in iter_json_array(str(path)):
         where = f"{path}:{line}"
@@ -206,11 +205,7 @@ def _from_theoremllama_json(path: Path, split: str) -> Conversion:
                     informal_statement=(d.get("Informal_statement") or "").strip(),
                     informal_proof=(d.get("Informal_proof") or "").strip(),
                     reference_proof="" if not proof or has_sorry(proof) else proof)
-        why = check_problem(p)
-        if why is not None:
-            out.skipped.append(f"{where}: {p.name}: {why}")
-            continue
-        out.problems.append(p)
+        out.keep(p, where)
     return out
 
 
@@ -275,11 +270,7 @@ def from_lean_file(path: Path, split: str, out: Conversion, *, root: Path | None
                 context=context.strip() + "\n" if context.strip() else "",
                 informal_statement=docstring,
                 reference_proof="" if _SORRY_PROOF.match(mask(proof)) else f"{statement} {proof}")
-    why = check_problem(p)
-    if why is not None:
-        out.skipped.append(f"{where}: {name}: {why}")
-        return
-    out.problems.append(p)
+    out.keep(p, where)
 
 
 def _name_at(masked: str, text: str, m: re.Match) -> str:
@@ -289,8 +280,6 @@ def _name_at(masked: str, text: str, m: re.Match) -> str:
 
 def _split_docstring(prefix: str) -> tuple[str, str]:
     """(the code before the theorem without its docstring, the docstring's text)."""
-    from theoremllama.data.minif2f import docstring_text
-
     tail = prefix.rstrip()
     docs = [s for s in spans(tail) if s.kind == DOC_COMMENT]
     if docs and docs[-1].end == len(tail):
@@ -343,6 +332,4 @@ def _fill_answers(context: str, where: str, theorem: str, out: Conversion) -> tu
 
 def write_problems(problems: list[Problem], path: str | Path) -> None:
     """Write a problem file atomically."""
-    from theoremllama.data.jsonl import atomic_write_text
-
     atomic_write_text(path, "".join(json.dumps(p.to_dict(), ensure_ascii=False) + "\n" for p in problems))

@@ -21,8 +21,10 @@ import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from theoremllama.data.jsonl import iter_jsonl_lines, repair_truncated_tail
 from theoremllama.data.records import ProofAttempt
 from theoremllama.errors import InputError, UserError
+from theoremllama.identity import check_same_run
 
 RUN_KEY = "run"
 
@@ -75,45 +77,28 @@ class RunInfo:
         return cls(**known)
 
 
-def read_attempts(path: str | Path) -> tuple[RunInfo | None, list[ProofAttempt], int]:
-    """Read an attempts file: (last run metadata or None, attempts in file order, bytes of
-    complete lines). A torn last line (no newline, not JSON: a writer killed mid-line) is ignored;
-    anything else malformed raises `InputError` naming the line and field."""
-    path = Path(path)
+def read_attempts(path: str | Path) -> tuple[RunInfo | None, list[ProofAttempt]]:
+    """Read an attempts file: (last run metadata or None, attempts in file order). A torn last line
+    (no newline, not JSON: a writer killed mid-line) is skipped with a warning; anything else
+    malformed raises `InputError` naming the line and field."""
+    path = str(path)
     run: RunInfo | None = None
     attempts: list[ProofAttempt] = []
     seen: dict[tuple, int] = {}
-    data = path.read_bytes()
-    good = 0
-    lines = data.split(b"\n")
-    for i, raw in enumerate(lines, start=1):
-        is_last = i == len(lines)  # the text after the final newline ('' for a clean file)
-        if not raw.strip():
-            good += len(raw) + (0 if is_last else 1)
+    for obj, i in iter_jsonl_lines(path, tolerate_truncated_tail=True):
+        if isinstance(obj, dict) and RUN_KEY in obj:
+            run = RunInfo.from_dict(obj[RUN_KEY], path=path, line=i)
             continue
         try:
-            obj = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as e:
-            if is_last and raw.lstrip().startswith(b"{"):  # torn tail: the writer was killed mid-line
-                break
-            if isinstance(e, UnicodeDecodeError):
-                raise InputError("not UTF-8 text: a binary or differently encoded file?", path=str(path),
-                                 line=i) from None
-            raise InputError(f"not valid JSON ({e})", path=str(path), line=i) from None
-        if isinstance(obj, dict) and RUN_KEY in obj:
-            run = RunInfo.from_dict(obj[RUN_KEY], path=str(path), line=i)
-        else:
-            try:
-                attempt = ProofAttempt.from_dict(obj)
-            except InputError as e:
-                raise InputError(e.reason, path=str(path), line=i, field=e.field) from None
-            if attempt.key in seen:
-                raise InputError(f"attempt {attempt.key} already recorded on line {seen[attempt.key]}",
-                                 path=str(path), line=i, field="sample")
-            seen[attempt.key] = i
-            attempts.append(attempt)
-        good += len(raw) + (0 if is_last else 1)
-    return run, attempts, good
+            attempt = ProofAttempt.from_dict(obj)
+        except InputError as e:
+            raise InputError(e.reason, path=path, line=i, field=e.field) from None
+        if attempt.key in seen:
+            raise InputError(f"attempt {attempt.key} already recorded on line {seen[attempt.key]}",
+                             path=path, line=i, field="sample")
+        seen[attempt.key] = i
+        attempts.append(attempt)
+    return run, attempts
 
 
 class AttemptsFile:
@@ -126,17 +111,10 @@ class AttemptsFile:
         self._lock = threading.Lock()
         previous: RunInfo | None = None
         if self.path.exists():
-            previous, attempts, good = read_attempts(self.path)
+            repair_truncated_tail(self.path)  # drop a torn tail; end the last line
+            previous, attempts = read_attempts(self.path)
             self.attempts = {a.key: a for a in attempts}
-            with open(self.path, "r+b") as f:  # drop a torn tail; end the last line
-                f.truncate(good)
-                if good:
-                    f.seek(good - 1)
-                    if f.read(1) != b"\n":
-                        f.write(b"\n")
         if previous is not None and self.attempts:  # a run that recorded nothing may be replaced
-            from theoremllama.identity import check_same_run
-
             # Files written before identities were recorded: the fields they have.
             fixed = RunInfo.FIXED + ("model",)
             old = previous.identity or {k: getattr(previous, k) for k in fixed}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 
 from theoremllama.eval.config import load_config
+from theoremllama.eval.report import _pct
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -21,8 +22,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # imported on use: `theoremllama --help` and the other subcommands stay light
     from theoremllama.eval.evaluate import evaluate
-    from theoremllama.eval.report import _pct
 
     overrides = list(args.overrides)
     if args.limit is not None:

@@ -15,6 +15,8 @@ from pathlib import Path
 from theoremllama.config import apply_overrides, read_yaml_mapping
 from theoremllama.errors import UserError
 from theoremllama.eval.prompts import SELECTIONS, VARIANTS
+from theoremllama.eval.repair import RepairConfig
+from theoremllama.identity import digest, llm_identity, model_slug
 
 
 @dataclass
@@ -104,14 +106,10 @@ class EvalConfig:
 
     def repair_config(self):
         """The checked `repair:` section."""
-        from theoremllama.eval.repair import RepairConfig
-
         return RepairConfig.from_dict(self.repair)
 
     def run_dir(self) -> Path:
         """The output directory, with `{split}` and `{model}` filled in."""
-        from theoremllama.identity import model_slug
-
         template = self.output_dir or DEFAULT_OUTPUT_DIR
         try:
             return Path(template.format(split=self.split, model=model_slug(self.llm.get("model"))))
@@ -122,8 +120,6 @@ class EvalConfig:
     def identity(self, problems: list, seed_examples: list) -> dict:
         """Everything that changes this run's results (see `theoremllama.identity`). `samples`
         and `rounds` are not in it: a run may be extended with more of either."""
-        from theoremllama.identity import digest, llm_identity
-
         ident = {"split": self.split, "seed": self.seed, "prompt": self.prompt, "k_examples": self.k_examples,
                  "examples": self.examples, "skip_solved": self.skip_solved,
                  "llm": llm_identity(self.llm), "sampling": dict(sorted(self.sampling.items())),

@@ -24,15 +24,24 @@ from pathlib import Path
 
 import yaml
 
+from theoremllama.config import hint_with_config_key
+from theoremllama.data.jsonl import atomic_write_text
+from theoremllama.data.minif2f import load_example_bank, load_minif2f, log_notes
+from theoremllama.data.problems import read_problems
 from theoremllama.data.records import Problem, ProofAttempt, prompt_hash
 from theoremllama.errors import UserError
 from theoremllama.eval.attempts import AttemptsFile, RunInfo
 from theoremllama.eval.config import EvalConfig
-from theoremllama.eval.passk import Summary, summarize
+from theoremllama.eval.passk import EvalSummary, summarize
 from theoremllama.eval.pipeline import PipelineStats, WorkItem, run_pipeline
-from theoremllama.eval.prompts import Example, ExampleBank, build_prompt
+from theoremllama.eval.prompts import ProofExample, ProofExampleBank, build_prompt
 from theoremllama.eval.repair import RepairPlanner
+from theoremllama.eval.report import write_report
+from theoremllama.lean.open import open_verifier
 from theoremllama.llm.base import Sampling
+from theoremllama.llm.options import backend_options
+from theoremllama.llm.retriever import Retriever
+from theoremllama.runlog import LOG_FILE, run_log
 
 ATTEMPTS_FILE = "attempts.jsonl"
 CONFIG_FILE = "config.yaml"
@@ -44,7 +53,7 @@ log = logging.getLogger(__name__)
 class EvalResult:
     """What `evaluate` returns."""
 
-    summary: Summary
+    summary: EvalSummary
     """The numbers (same as the report's)."""
     attempts_path: Path
     """The attempts file."""
@@ -61,8 +70,6 @@ def load_problems(config: EvalConfig, notes: list[str] | None = None) -> list[Pr
     if config.problems_file is not None:
         problems = _problems_of_file(config)
     else:
-        from theoremllama.data.minif2f import load_minif2f
-
         problems = load_minif2f(config.split, root=config.data_root, report=notes)
     if config.problems:
         by_name = {p.name: p for p in problems}
@@ -78,8 +85,6 @@ def load_problems(config: EvalConfig, notes: list[str] | None = None) -> list[Pr
 def _problems_of_file(config: EvalConfig) -> list[Problem]:
     from collections import Counter
 
-    from theoremllama.data.problems import read_problems
-
     everything = read_problems(config.problems_file)
     problems = [p for p in everything if p.split == config.split]
     if not problems:
@@ -94,24 +99,20 @@ def _benchmark(config: EvalConfig) -> str:
     return "MiniF2F" if config.problems_file is None else Path(config.problems_file).stem
 
 
-def load_seed_examples(config: EvalConfig, notes: list[str] | None = None) -> list[Example]:
+def load_seed_examples(config: EvalConfig, notes: list[str] | None = None) -> list[ProofExample]:
     """The seed example bank: the commented MiniF2F-valid proofs shipped with the project.
 
     Only real proofs: 13 of the 106 shipped records are `sorry` placeholders, and a prompt must
     never show the model a `sorry` as a worked example."""
-    from theoremllama.data.minif2f import load_example_bank
-
-    return [Example.from_obt(r) for r in load_example_bank(proved_only=True, report=notes)]
+    return [ProofExample.from_obt(r) for r in load_example_bank(proved_only=True, report=notes)]
 
 
 def evaluate(config: EvalConfig, *, problems: list[Problem] | None = None,
-             seed_examples: list[Example] | None = None, generator=None, verifier=None,
+             seed_examples: list[ProofExample] | None = None, generator=None, verifier=None,
              progress: bool = True) -> EvalResult:
     """Run (or resume) an evaluation. `problems`, `seed_examples`, `generator` and `verifier`
     default to what the config says; pass them to evaluate on other data or with a shared pool.
     Everything logged goes to `run.log` in the output directory too."""
-    from theoremllama.runlog import LOG_FILE, run_log
-
     config.check()
     out = config.run_dir()
     out.mkdir(parents=True, exist_ok=True)
@@ -122,8 +123,6 @@ def evaluate(config: EvalConfig, *, problems: list[Problem] | None = None,
 
 def _evaluate(config: EvalConfig, out: Path, *, problems, seed_examples, generator, verifier,
               progress: bool) -> EvalResult:
-    from theoremllama.data.minif2f import log_notes
-
     notes: list[str] = []  # the data layer's notes on the published files: one summary line
     problems = load_problems(config, notes) if problems is None else problems
     if not problems:
@@ -146,7 +145,7 @@ def _evaluate(config: EvalConfig, out: Path, *, problems, seed_examples, generat
     stats: list[PipelineStats] = []
     rounds_run = 0
     try:
-        bank = ExampleBank(seed_examples, selection=config.examples, retriever=_retriever(config))
+        bank = ProofExampleBank(seed_examples, selection=config.examples, retriever=_retriever(config))
         sampling = Sampling(n=1, **config.sampling)
         repair = config.repair_config()
         planner = RepairPlanner(repair, problems, config.prompt) if repair.enabled else None
@@ -180,7 +179,7 @@ def _evaluate(config: EvalConfig, out: Path, *, problems, seed_examples, generat
                                 "retry them", r, stats[-1].unchecked)
             newly = _newly_solved(problems, attempts.attempts.values(), r, solved)
             solved.update({p.name: r for p, _ in newly})
-            bank.add_verified([Example.from_verified(p, a.proof, r) for p, a in newly])
+            bank.add_verified([ProofExample.from_verified(p, a.proof, r) for p, a in newly])
             if not newly:
                 break
     finally:
@@ -191,8 +190,6 @@ def _evaluate(config: EvalConfig, out: Path, *, problems, seed_examples, generat
             verifier.close()
     summary = summarize(list(attempts.attempts.values()), run.problems, split=run.split, samples=run.samples)
     if config.report:
-        from theoremllama.eval.report import write_report
-
         write_report(out / ATTEMPTS_FILE, out)
     return EvalResult(summary=summary, attempts_path=out / ATTEMPTS_FILE, pipeline=stats, rounds_run=rounds_run)
 
@@ -219,15 +216,13 @@ def _newly_solved(problems: list[Problem], attempts, round: int,
 
 
 def _write_config(path: Path, config: EvalConfig) -> None:
-    from theoremllama.data.jsonl import atomic_write_text
-
     resolved = {**config.to_dict(), "output_dir": str(config.run_dir())}
     atomic_write_text(path, yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True))
 
 
 def _generator(config: EvalConfig):
+    # the backends need the llm extra (openai, torch, vllm): only when eval makes its own
     from theoremllama.llm.factory import make_generator
-    from theoremllama.llm.options import backend_options
 
     options, dropped = backend_options(dict(config.llm))
     if dropped:
@@ -237,8 +232,6 @@ def _generator(config: EvalConfig):
 
 
 def _verifier(config: EvalConfig):
-    from theoremllama.lean.open import open_verifier
-
     options = dict(config.verifier)
     options.setdefault("progress", False)  # the pipeline shows its own progress bar
     try:
@@ -246,8 +239,6 @@ def _verifier(config: EvalConfig):
     except TypeError as e:
         raise UserError(f"eval config: bad verifier option ({e})") from None
     except UserError as e:  # the harness's hints name `verify`'s flags; eval has config keys
-        from theoremllama.config import hint_with_config_key
-
         raise hint_with_config_key(e, {"--repl-cmd": "verifier.repl_cmd",
                                        "--lean-project": "verifier.lean_project"}) from None
 
@@ -255,6 +246,4 @@ def _verifier(config: EvalConfig):
 def _retriever(config: EvalConfig):
     if config.examples != "retrieved":
         return None
-    from theoremllama.llm.retriever import Retriever
-
     return Retriever(**config.retriever)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from theoremllama.data.records import Problem
 from theoremllama.eval.extract import statement_of
+from theoremllama.lean.job import VerifyJob, prepare_job
 
 MESSAGE_CHARS = 1500
 """Longest message text kept (an unsolved-goals message can list pages of hypotheses)."""
@@ -19,8 +20,6 @@ MESSAGE_CHARS = 1500
 def checked_declaration(problem: Problem, proof: str) -> tuple[str, int, object]:
     """(the declaration as Lean checked it: statement + proof, without header and context;
     the line of the submitted code it starts on (1-based); the `PreparedJob`)."""
-    from theoremllama.lean.job import prepare_job
-
     prepared = prepare_job(verify_job(problem, proof, job_id=problem.name))
     statement = statement_of(problem.formal_statement)
     start = prepared.proof_offset - 1 - len(statement)
@@ -34,8 +33,6 @@ def checked_declaration(problem: Problem, proof: str) -> tuple[str, int, object]
 
 def verify_job(problem: Problem, proof: str, *, job_id: str):
     """The `VerifyJob` of a proof of `problem`: the context is given code, on the statement side."""
-    from theoremllama.lean.job import VerifyJob
-
     return VerifyJob(id=job_id, statement=statement_of(problem.formal_statement), proof=proof,
                      header=problem.header, context=problem.context)
 

@@ -91,7 +91,7 @@ class RoundSummary:
 
 
 @dataclass
-class Summary:
+class EvalSummary:
     """Every number an evaluation reports, computed from its attempts alone."""
 
     split: str
@@ -131,7 +131,7 @@ class Summary:
 
 
 def summarize(attempts: list[ProofAttempt], problems: list[str], *, split: str = "",
-              samples: int | None = None, ks: tuple[int, ...] = DEFAULT_KS) -> Summary:
+              samples: int | None = None, ks: tuple[int, ...] = DEFAULT_KS) -> EvalSummary:
     """Compute pass@k, per-round and cumulative accuracy and failure counts.
 
     `problems` names every problem of the evaluation (problems without attempts count as
@@ -170,7 +170,7 @@ def summarize(attempts: list[ProofAttempt], problems: list[str], *, split: str =
         if a.passed and solved.get(a.problem) == a.round:
             depth_of[a.problem] = min(depth_of.get(a.problem, a.depth), a.depth)
 
-    return Summary(
+    return EvalSummary(
         split=split, problems=len(names), samples=n, rounds=rounds, pass_at_k=pass_k,
         cumulative_accuracy=_ratio(len(solved), len(names)), solved=dict(sorted(solved.items())),
         reasons=dict(sorted(Counter(a.reason for a in attempts).items())), complete=complete,

@@ -32,6 +32,7 @@ from tqdm.auto import tqdm
 
 from theoremllama.data.records import Problem, ProofAttempt
 from theoremllama.eval.extract import extract_proof
+from theoremllama.eval.feedback import feedback, verify_job
 from theoremllama.llm.base import Generator, Sampling
 
 NO_PROOF = "no_proof"  # the reason recorded when nothing could be extracted (never verified)
@@ -136,8 +137,6 @@ async def _attempt(item: WorkItem, completion: str, verifier, stats: PipelineSta
                    feedback_messages: int) -> ProofAttempt | None:
     """Extract the proof of a completion, verify it, and make the attempt's record (None when its
     header did not import: the proof was never checked)."""
-    from theoremllama.eval.feedback import feedback, verify_job
-
     proof = extract_proof(completion)
     passed, reason, seconds = False, NO_PROOF, 0.0
     notes: list[dict] = []
@@ -155,6 +154,20 @@ async def _attempt(item: WorkItem, completion: str, verifier, stats: PipelineSta
                         parent=item.parent, depth=item.depth, branch=item.branch, feedback=notes)
 
 
+async def _generate(generator, blocking_pool, group: list[WorkItem], sampling, seed, stats) -> list[str]:
+    """The completions of one request: n = len(group) samples of the group's (shared) prompt.
+    A blocking backend (no `agenerate`) runs in `blocking_pool`, off the event loop."""
+    first = group[0]
+    ask = dataclasses.replace(sampling, n=len(group), seed=first.seed(seed))
+    stats.requests += 1
+    if blocking_pool is None:
+        outs = await generator.agenerate([first.prompt], ask)
+    else:
+        loop = asyncio.get_running_loop()
+        outs = await loop.run_in_executor(blocking_pool, generator.generate, [first.prompt], ask)
+    return list(outs[0])
+
+
 async def _run(items, generator, sampling, verifier, record, seed, concurrency, stats, bar,
                follow_up=None, feedback_messages=3) -> None:
     asynchronous = hasattr(generator, "agenerate")
@@ -165,17 +178,6 @@ async def _run(items, generator, sampling, verifier, record, seed, concurrency, 
     failures: list[BaseException] = []
     queue = collections.deque(_requests(items, batched=not asynchronous))
     wake = asyncio.Event()  # set when a task ends or adds follow-ups
-
-    async def generate(group: list[WorkItem]) -> list[str]:
-        first = group[0]
-        ask = dataclasses.replace(sampling, n=len(group), seed=first.seed(seed))
-        stats.requests += 1
-        if asynchronous:
-            outs = await generator.agenerate([first.prompt], ask)
-        else:
-            loop = asyncio.get_running_loop()
-            outs = await loop.run_in_executor(blocking_pool, generator.generate, [first.prompt], ask)
-        return list(outs[0])
 
     async def check(item: WorkItem, completion: str) -> None:
         attempt = await _attempt(item, completion, verifier, stats, feedback_messages)
@@ -197,7 +199,7 @@ async def _run(items, generator, sampling, verifier, record, seed, concurrency, 
 
     async def handle(group: list[WorkItem]) -> None:
         try:
-            completions = await generate(group)
+            completions = await _generate(generator, blocking_pool, group, sampling, seed, stats)
             if len(completions) != len(group):
                 raise RuntimeError(f"the generator returned {len(completions)} completions, "
                                    f"{len(group)} were asked for")

@@ -5,7 +5,7 @@ Two variants:
            statement; examples answer with commented proofs (`train.prompt`, exactly as in training)
   formal   the Lean statement only; examples answer with their proofs without comments
 
-Examples come from an `ExampleBank`: the seed bank (the 93 real commented MiniF2F-valid proofs of the 106 published) plus,
+Examples come from a `ProofExampleBank`: the seed bank (the 93 real commented MiniF2F-valid proofs of the 106 published) plus,
 in iterative proof writing, the proofs verified in earlier rounds. They are chosen `first`
 (proofs verified in the latest rounds first, then the seed bank in its order) or `retrieved`
 (most similar by sentence embedding). Whatever the choice, a problem is NEVER its own example:
@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from theoremllama.data.minif2f import format_informal
 from theoremllama.data.records import OBTRecord, Problem
 from theoremllama.errors import UserError
 from theoremllama.eval.extract import statement_of
@@ -30,7 +31,7 @@ FORMAL_ONLY_HEADING = "Complete the following Lean 4 theorem with a proof:"
 
 
 @dataclass
-class Example:
+class ProofExample:
     """A worked example: a theorem with its informal text and a verified proof."""
 
     name: str
@@ -47,13 +48,13 @@ class Example:
     """`seed` for the seed bank, `round N` for a proof verified in round N."""
 
     @classmethod
-    def from_obt(cls, r: OBTRecord) -> "Example":
+    def from_obt(cls, r: OBTRecord) -> "ProofExample":
         return cls(name=r.Name, informal=r.Generated_informal_statement_and_proof,
                    statement=statement_of(r.Statement), proof=r.Commented_proof or r.Proof,
                    plain_proof=r.Proof)
 
     @classmethod
-    def from_verified(cls, problem: Problem, proof: str, round: int) -> "Example":
+    def from_verified(cls, problem: Problem, proof: str, round: int) -> "ProofExample":
         """A proof of `problem` verified in `round` (proof = what follows `:=`)."""
         statement = statement_of(problem.formal_statement)
         whole = f"{statement} {proof.strip()}"
@@ -62,17 +63,17 @@ class Example:
 
 
 class Retrieval(Protocol):
-    """What `ExampleBank` needs of a retriever (`theoremllama.llm.retriever.Retriever`)."""
+    """What `ProofExampleBank` needs of a retriever (`theoremllama.llm.retriever.Retriever`)."""
 
     def add(self, keys: list[str], texts: list[str], payloads: list) -> None: ...
 
     def top_k(self, query: str, k: int, exclude=...) -> list: ...
 
 
-class ExampleBank:
+class ProofExampleBank:
     """The pool of worked examples, growing by each round's verified proofs."""
 
-    def __init__(self, examples: list[Example], *, selection: str = "first",
+    def __init__(self, examples: list[ProofExample], *, selection: str = "first",
                  retriever: Retrieval | None = None):
         if selection not in SELECTIONS:
             raise UserError(f"unknown example selection {selection!r}: expected one of {SELECTIONS}")
@@ -80,23 +81,23 @@ class ExampleBank:
             raise UserError("example selection 'retrieved' needs a retriever")
         self.selection = selection
         self.retriever = retriever
-        self.seed: list[Example] = []
-        self.verified: list[Example] = []  # newest first
+        self.seed: list[ProofExample] = []
+        self.verified: list[ProofExample] = []  # newest first
         self._names: set[str] = set()
         self._add(examples, into=self.seed)
 
     def __len__(self) -> int:
         return len(self.seed) + len(self.verified)
 
-    def add_verified(self, examples: list[Example]) -> None:
+    def add_verified(self, examples: list[ProofExample]) -> None:
         """Add a round's verified proofs; they come before older ones in `first` selection."""
-        fresh: list[Example] = []
+        fresh: list[ProofExample] = []
         self._add(examples, into=fresh)
         self.verified[:0] = fresh
 
-    def _add(self, examples: list[Example], *, into: list[Example]) -> None:
+    def _add(self, examples: list[ProofExample], *, into: list[ProofExample]) -> None:
         # One example per theorem: the first proof known for a name is kept.
-        new: list[Example] = []
+        new: list[ProofExample] = []
         for e in examples:
             if e.name not in self._names:
                 self._names.add(e.name)
@@ -105,7 +106,7 @@ class ExampleBank:
         if self.retriever is not None and new:
             self.retriever.add([e.name for e in new], [_retrieval_text(e.informal, e.statement) for e in new], new)
 
-    def choose(self, problem: Problem, k: int) -> list[Example]:
+    def choose(self, problem: Problem, k: int) -> list[ProofExample]:
         """Up to k examples for `problem`, never one with the problem's own name."""
         if k <= 0:
             return []
@@ -123,8 +124,6 @@ def informal_text(problem: Problem) -> str:
     that the problem reads exactly like the worked examples before it. A part the problem does
     not have (ProofNet has no informal proofs) is left out rather than shown empty; '' when the
     problem has no natural language at all."""
-    from theoremllama.data.minif2f import format_informal
-
     statement, proof = problem.informal_statement.strip(), problem.informal_proof.strip()
     if statement and proof:
         return format_informal(statement, proof)
@@ -152,7 +151,7 @@ def problem_instruction(problem: Problem, variant: str = "nl") -> str:
     raise UserError(f"unknown prompt variant {variant!r}: expected one of {VARIANTS}")
 
 
-def build_prompt(problem: Problem, examples: list[Example], variant: str = "nl") -> list[dict]:
+def build_prompt(problem: Problem, examples: list[ProofExample], variant: str = "nl") -> list[dict]:
     """The chat messages asking for a proof of `problem`, with `examples` as worked turns."""
     if any(e.name == problem.name for e in examples):  # the guard, enforced where prompts are made
         raise ValueError(f"problem {problem.name} may not be its own in-context example")
@@ -179,13 +178,13 @@ def _without_comments(code: str) -> str:
     return "\n".join(line.rstrip() for line in lines if line.strip())
 
 
-def _payload(hit) -> Example:
+def _payload(hit) -> ProofExample:
     """Accept what a retriever returns per hit: the payload itself, or a (key, score, payload)-like
     tuple, or an object with a `payload` attribute."""
-    if isinstance(hit, Example):
+    if isinstance(hit, ProofExample):
         return hit
     if hasattr(hit, "payload"):
         return hit.payload
     if isinstance(hit, (tuple, list)):
-        return next(x for x in hit if isinstance(x, Example))
+        return next(x for x in hit if isinstance(x, ProofExample))
     raise TypeError(f"unexpected retriever hit {hit!r}")

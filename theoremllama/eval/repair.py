@@ -31,6 +31,7 @@ from theoremllama.data.records import Problem, ProofAttempt, prompt_hash
 from theoremllama.errors import UserError
 from theoremllama.eval.feedback import checked_declaration, describe
 from theoremllama.eval.pipeline import WorkItem
+from theoremllama.eval.prompts import problem_instruction
 from theoremllama.train.prompt import SYSTEM_PROMPT, build_answer, build_repair_instruction
 
 REPAIRABLE = ("error", "sorry")
@@ -93,8 +94,6 @@ class RepairConfig:
 
 def build_repair_prompt(problem: Problem, failed: ProofAttempt, variant: str = "nl") -> list[dict]:
     """The conversation asking for a corrected proof of `problem` after `failed`."""
-    from theoremllama.eval.prompts import problem_instruction
-
     declaration, _, _ = checked_declaration(problem, failed.proof)
     messages = [describe(e) for e in failed.feedback]
     if not messages and failed.reason == "sorry":

@@ -8,7 +8,7 @@ ones that appear in it, and the split the one the attempts name.
 Writes into OUTDIR (default: the attempts file's folder):
     report.md       accuracy per round and cumulative (with the paper's figures as reference),
                     pass@k, failures by reason
-    summary.json    the same numbers, machine-readable (`passk.Summary`)
+    summary.json    the same numbers, machine-readable (`passk.EvalSummary`)
     pass_at_k.png   pass@k against k (round 0), from 0 %
     rounds.png      share of problems solved per round, and cumulatively, from 0 %; the paper's
                     cumulative accuracy only when this run has its protocol (2 rounds x 128, whole split)
@@ -20,9 +20,10 @@ import argparse
 import json
 from pathlib import Path
 
+from theoremllama.data.jsonl import atomic_open, atomic_write_text
 from theoremllama.errors import InputError, UserError
 from theoremllama.eval.attempts import RunInfo, read_attempts
-from theoremllama.eval.passk import Summary, mean_pass_at_k, round0_counts, summarize
+from theoremllama.eval.passk import EvalSummary, mean_pass_at_k, round0_counts, summarize
 
 # The paper's headline results (TheoremLlama, Wang et al. 2024): cumulative accuracy over two
 # rounds of iterative proof writing, 128 samples per problem per round.
@@ -53,7 +54,7 @@ def load_run(attempts_path: str | Path) -> tuple[RunInfo, list]:
     path = Path(attempts_path)
     if not path.is_file():
         raise UserError(f"{path}: no such attempts file")
-    run, attempts, _ = read_attempts(path)
+    run, attempts = read_attempts(path)
     if run is None:
         if not attempts:
             raise InputError("no run metadata and no attempts: nothing to report", path=str(path))
@@ -75,10 +76,8 @@ def load_run(attempts_path: str | Path) -> tuple[RunInfo, list]:
 
 
 def write_report(attempts_path: str | Path, output_dir: str | Path | None = None, *,
-                 label: str | None = None, plots: bool = True) -> Summary:
+                 label: str | None = None, plots: bool = True) -> EvalSummary:
     """Write report.md, summary.json and (if `plots`) the PNGs; return the numbers."""
-    from theoremllama.data.jsonl import atomic_write_text
-
     run, attempts = load_run(attempts_path)
     summary = summarize(attempts, run.problems, split=run.split, samples=run.samples)
     label = label or run.model or "model"
@@ -95,7 +94,7 @@ def write_report(attempts_path: str | Path, output_dir: str | Path | None = None
     return summary
 
 
-def markdown(summary: Summary, *, label: str, rounds: int | None = None, benchmark: str = "MiniF2F") -> str:
+def markdown(summary: EvalSummary, *, label: str, rounds: int | None = None, benchmark: str = "MiniF2F") -> str:
     """The report's Markdown: accuracy table (paper reference rows first), pass@k, failures."""
     n_rounds = max(rounds or 0, len(summary.rounds), 1)
     split = summary.split
@@ -136,7 +135,7 @@ def markdown(summary: Summary, *, label: str, rounds: int | None = None, benchma
     return "\n".join(lines)
 
 
-def budget_markdown(summary: Summary) -> list[str]:
+def budget_markdown(summary: EvalSummary) -> list[str]:
     """Generation calls per problem, solved problems by repair depth and pass@budget."""
     calls = summary.calls
     if not calls or not calls["repairs"]:  # without repairs, calls are the samples of the table above
@@ -221,7 +220,7 @@ def pass_at_k_figure(attempts, run: RunInfo, label: str):
     return fig
 
 
-def rounds_figure(summary: Summary, run: RunInfo, label: str):
+def rounds_figure(summary: EvalSummary, run: RunInfo, label: str):
     """Share of problems first solved in each round (bars) and solved so far (line), y from 0,
     one slot per planned round; the paper's cumulative accuracy only beside a run with its protocol."""
     import matplotlib
@@ -266,11 +265,8 @@ def rounds_figure(summary: Summary, run: RunInfo, label: str):
 
 def _save(fig, path: Path) -> None:
     """Save a figure atomically (temporary file, then rename)."""
-    import os
+    import matplotlib.pyplot as plt  # the `report` extra; imported only when plotting
 
-    import matplotlib.pyplot as plt
-
-    tmp = path.with_name(path.name + ".tmp")
-    fig.savefig(tmp, dpi=120, bbox_inches="tight", format="png")
+    with atomic_open(path, "wb") as f:
+        fig.savefig(f, dpi=120, bbox_inches="tight", format="png")
     plt.close(fig)
-    os.replace(tmp, path)

@@ -1,8 +1,10 @@
-"""The Lean harness: a pool of Lean REPL processes and verdicts that are Lean's own account of a proof.
+"""The Lean harness: a pool of Lean REPL processes and the verdict on each proof (see verdict.py
+for what a passing verdict guarantees).
 
     from theoremllama.lean import Verifier, VerifyJob
 
 Modules, in the order a proof meets them:
+    syntax.py    Lean's lexical structure: comments, strings, where a statement ends
     header.py    split a submission into its header (imports, options) and its body
     policy.py    forbidden constructs, rejected before anything runs
     protocol.py  the REPL's wire protocol as typed replies
@@ -24,6 +26,7 @@ from __future__ import annotations
 __all__ = ["Verifier", "VerifyJob", "Verdict"]
 
 
+# imported on first use: `theoremllama.lean.syntax` (used by the data layer) stays free of the pool
 def __getattr__(name: str):
     if name == "Verifier":
         from theoremllama.lean.pool import Verifier

@@ -22,10 +22,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
 from pathlib import Path
 
+from theoremllama.data.jsonl import JsonlWriter, iter_jsonl_lines
 from theoremllama.errors import InputError, UserError
-from theoremllama.lean.pool import DEFAULT_MAX_RSS_GIB, REPL_MEMORY_GIB
+from theoremllama.lean.job import VerifyJob, prepare_job
+from theoremllama.lean.open import open_verifier, verifier_options
+from theoremllama.lean.pool import DEFAULT_MAX_RSS_GIB, REPL_MEMORY_GIB, check_key
 from theoremllama.lean.verdict import REASONS
 from theoremllama.lean.worker import HEADER_TIMEOUT_S
 
@@ -67,9 +71,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def read_jobs(path: str) -> list:
     """The input file as VerifyJobs, each checked (InputError naming file, line and field)."""
-    from theoremllama.data.jsonl import iter_jsonl_lines
-    from theoremllama.lean.job import VerifyJob, prepare_job
-
     jobs, first_line = [], {}
     for record, line_no in iter_jsonl_lines(path):
         if not isinstance(record, dict):
@@ -112,32 +113,23 @@ def done_verdicts(path: str) -> dict[str, dict]:
     last line (from a killed run) and a verdict whose header failed (`header_failed`: its proof
     was never checked) do not count: those proofs are checked again."""
     out: dict[str, dict] = {}
-    p = Path(path)
-    if not p.exists():
+    if not Path(path).exists():
         return out
-    with open(p, "rb") as f:
-        for line_no, raw_bytes in enumerate(f, start=1):
-            try:
-                raw = raw_bytes.decode("utf-8")
-            except UnicodeDecodeError:
-                raise InputError("not UTF-8 text in an existing verdicts file; is this the right -o?",
-                                 path=path, line=line_no) from None
-            if not raw.strip():
-                continue
-            try:
-                record = json.loads(raw)
-            except json.JSONDecodeError:
-                if not raw.endswith("\n"):
-                    break  # the last line of a killed run: that proof is checked again
-                raise InputError("invalid JSON in an existing verdicts file; is this the right -o?",
-                                 path=path, line=line_no) from None
-            if not isinstance(record, dict) or "id" not in record or "reason" not in record:
-                raise InputError("not a verdict (no id/reason); is this the right -o?", path=path,
-                                 line=line_no)
-            if record.get("header_failed"):
-                out.pop(str(record["id"]), None)
-            else:
-                out[str(record["id"])] = record
+    with warnings.catch_warnings():  # the writer reopening the file reports the cut line itself
+        warnings.simplefilter("ignore")
+        try:
+            lines = list(iter_jsonl_lines(path, tolerate_truncated_tail=True))
+        except InputError as e:
+            raise InputError(f"{e.reason} in an existing verdicts file; is this the right -o?",
+                             path=path, line=e.line) from None
+    for record, line_no in lines:
+        if not isinstance(record, dict) or "id" not in record or "reason" not in record:
+            raise InputError("not a verdict (no id/reason); is this the right -o?", path=path,
+                             line=line_no)
+        if record.get("header_failed"):
+            out.pop(str(record["id"]), None)
+        else:
+            out[str(record["id"])] = record
     return out
 
 
@@ -164,8 +156,6 @@ def summarize(path: str, ids: set[str]) -> dict[str, int]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from theoremllama.lean.open import open_verifier, verifier_options
-
     if Path(args.input).resolve() == Path(args.output).resolve():
         raise UserError("the output file must not be the input file")
     if Path(args.output).is_dir():
@@ -199,9 +189,6 @@ def run(args: argparse.Namespace) -> int:
 def copy_identical_verdicts(jobs: list, done: dict[str, dict], todo: list, output: str) -> set[str]:
     """Give each job of `todo` identical to a job already verified in `output` (same header,
     statement and proof once prepared) a copy of that verdict, appended to `output`; their ids."""
-    from theoremllama.lean.job import prepare_job
-    from theoremllama.lean.pool import check_key
-
     if not done or not todo:
         return set()
     known = {}
@@ -214,8 +201,6 @@ def copy_identical_verdicts(jobs: list, done: dict[str, dict], todo: list, outpu
         if verdict is not None:
             copies.append({**verdict, "id": job.id})
     if copies:
-        from theoremllama.data.jsonl import JsonlWriter
-
         with JsonlWriter(output) as writer:
             for record in copies:
                 writer.write(record)

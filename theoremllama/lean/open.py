@@ -18,6 +18,8 @@ import inspect
 import sys
 
 from theoremllama.errors import UserError
+from theoremllama.lean.pool import Verifier
+from theoremllama.lean.ray_pool import RayVerifier
 
 
 def open_verifier(*, url: str | None = None, ray: str | None = None, api_key: str | None = None, **options):
@@ -26,6 +28,7 @@ def open_verifier(*, url: str | None = None, ray: str | None = None, api_key: st
     if url and ray:
         raise UserError("choose one of verifier url (a server) and ray (a cluster), not both")
     if url:
+        # the serve extra (pydantic), only for a remote verifier
         from theoremllama.serve.client import RemoteVerifier
 
         defaults = _verifier_defaults()
@@ -35,19 +38,13 @@ def open_verifier(*, url: str | None = None, ray: str | None = None, api_key: st
                   f"{', '.join(ignored)} given here", file=sys.stderr)
         return RemoteVerifier(url, api_key=api_key, progress=options.get("progress", True))
     if ray:
-        from theoremllama.lean.ray_pool import RayVerifier
-
         return RayVerifier(address=ray, **options)
-    from theoremllama.lean.pool import Verifier
-
     return Verifier(**options)
 
 
 def verifier_options(args: argparse.Namespace) -> dict:
     """The `Verifier` keywords found among parsed command-line options (same names), plus
     `progress` from `--no-progress`."""
-    from theoremllama.lean.pool import Verifier
-
     names = [p for p in inspect.signature(Verifier.__init__).parameters if p not in ("self", "progress")]
     options = {name: getattr(args, name) for name in names if hasattr(args, name)}
     options["progress"] = not getattr(args, "no_progress", False)
@@ -55,7 +52,5 @@ def verifier_options(args: argparse.Namespace) -> dict:
 
 
 def _verifier_defaults() -> dict:
-    from theoremllama.lean.pool import Verifier
-
     return {name: p.default for name, p in inspect.signature(Verifier.__init__).parameters.items()
             if p.default is not inspect.Parameter.empty}

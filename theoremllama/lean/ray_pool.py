@@ -33,6 +33,8 @@ from typing import Sequence
 
 from theoremllama.errors import UserError
 from theoremllama.lean.job import VerifyJob, prepare_job
+from theoremllama.lean.pool import Verifier
+from theoremllama.lean.stream import collect_in_order
 from theoremllama.lean.verdict import Verdict
 
 REPL_MEMORY_GIB = 4.0
@@ -54,8 +56,6 @@ class NodeVerifier:
     """The actor on one node: a local Verifier pool; `check(jobs) -> (verdict dicts, pool stats)`."""
 
     def __init__(self, options: dict):
-        from theoremllama.lean.pool import Verifier
-
         self.verifier = Verifier(**{**options, "progress": False})
 
     def check(self, jobs: list[dict]) -> tuple[list[dict], dict]:
@@ -160,8 +160,6 @@ class RayVerifier:
 
     def verify_many(self, jobs: Sequence[VerifyJob], out_path: str | None = None) -> list[Verdict]:
         """One verdict per job, in input order, appended to `out_path` in input order as known."""
-        from theoremllama.lean.stream import collect_in_order
-
         return collect_in_order(self._submit_many(list(jobs)), out_path, progress=self.progress)
 
     def stats(self) -> dict:

@@ -426,28 +426,6 @@ class LeanRepl:
         request.update({_snake_to_camel(k): v for k, v in options.items() if v is not None})
         return self._expect_kind(self.send(request, timeout), CommandResponse, request)
 
-    def pickle_env(self, env: int, path: str, *, timeout: float) -> CommandResponse | ErrorResponse:
-        """Save environment `env` to an .olean file."""
-        request = {"pickleTo": str(path), "env": env}
-        return self._expect_kind(self.send(request, timeout), CommandResponse, request)
-
-    def unpickle_env(self, path: str, *, timeout: float) -> CommandResponse | ErrorResponse:
-        """Load an environment saved by pickle_env; the reply names its new env number."""
-        request = {"unpickleEnvFrom": str(path)}
-        return self._expect_kind(self.send(request, timeout), CommandResponse, request)
-
-    def pickle_proof_state(self, proof_state: int, path: str, *,
-                           timeout: float) -> ProofStepResponse | ErrorResponse:
-        request = {"pickleTo": str(path), "proofState": proof_state}
-        return self._expect_kind(self.send(request, timeout), ProofStepResponse, request)
-
-    def unpickle_proof_state(self, path: str, env: int | None = None, *,
-                             timeout: float) -> ProofStepResponse | ErrorResponse:
-        request: dict = {"unpickleProofStateFrom": str(path)}
-        if env is not None:
-            request["env"] = env
-        return self._expect_kind(self.send(request, timeout), ProofStepResponse, request)
-
     def _expect_kind(self, reply: Reply, kind: type, request: dict) -> Any:
         if isinstance(reply, (kind, ErrorResponse)):
             return reply

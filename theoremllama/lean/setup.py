@@ -47,6 +47,11 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from theoremllama.errors import UserError
+from theoremllama.lean.job import VerifyJob, prepare_job
+from theoremllama.lean.protocol import ErrorResponse
+from theoremllama.lean.repl import LeanRepl, ReplError
+from theoremllama.lean.verdict import ALLOWED_AXIOMS
+from theoremllama.lean.checks import check_commands, printed_axioms, printed_type
 
 REPL_CMD_ENV = "THEOREMLLAMA_REPL_CMD"
 LEAN_PROJECT_ENV = "THEOREMLLAMA_LEAN_PROJECT"
@@ -281,12 +286,6 @@ def smoke_test(argv: list[str], project: Path, env: dict[str, str] | None,
     """Import SMOKE_HEADER, prove `theorem` (statement, proof), run the harness's own check
     commands on it and parse their output with the harness's own parsers (what every verdict
     relies on): its type must parse, and its axiom list must parse and hold only allowed axioms."""
-    from theoremllama.lean.job import VerifyJob, prepare_job
-    from theoremllama.lean.protocol import ErrorResponse
-    from theoremllama.lean.repl import LeanRepl, ReplError
-    from theoremllama.lean.verdict import ALLOWED_AXIOMS
-    from theoremllama.lean.checks import check_commands, printed_axioms, printed_type
-
     job = prepare_job(VerifyJob("smoke", theorem[0], theorem[1], SMOKE_HEADER))
 
     def refused(reply) -> str | None:

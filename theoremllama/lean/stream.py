@@ -12,6 +12,7 @@ import concurrent.futures
 
 from tqdm import tqdm
 
+from theoremllama.data.jsonl import JsonlWriter
 from theoremllama.lean.verdict import Verdict
 
 
@@ -19,8 +20,6 @@ def collect_in_order(futures: list[concurrent.futures.Future], out_path: str | N
                      progress: bool = False) -> list[Verdict]:
     writer = None
     if out_path is not None:
-        from theoremllama.data.jsonl import JsonlWriter
-
         writer = JsonlWriter(out_path)
     where = {f: i for i, f in enumerate(futures)}
     results: list[Verdict | None] = [None] * len(futures)

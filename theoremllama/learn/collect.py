@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from theoremllama.data.records import OBTRecord, Problem, ProofAttempt
+from theoremllama.eval.prompts import ProofExample
 from theoremllama.train.format import code_key
 
 
@@ -81,9 +82,7 @@ def collect_round(attempts: list[ProofAttempt], round: int, problems: list[Probl
 def to_obt(proof: VerifiedProof, problem: Problem, idx: int) -> OBTRecord:
     """A kept proof as an SFT row: the problem's informal text and statement, the whole declaration
     as the target (with the model's comments in `Commented_proof` when it wrote any)."""
-    from theoremllama.eval.prompts import Example
-
-    example = Example.from_verified(problem, proof.proof, proof.round)
+    example = ProofExample.from_verified(problem, proof.proof, proof.round)
     commented = example.proof if example.proof != example.plain_proof else ""
     return OBTRecord(idx=idx, Name=problem.name, Statement=example.statement, Proof=example.plain_proof,
                      Generated_informal_statement_and_proof=example.informal, Commented_proof=commented,

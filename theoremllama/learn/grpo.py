@@ -22,8 +22,13 @@ import os
 from pathlib import Path
 from types import SimpleNamespace
 
+from theoremllama.data.jsonl import trim_jsonl
 from theoremllama.errors import UserError
+from theoremllama.eval.prompts import build_prompt
 from theoremllama.learn.config import RLConfig
+from theoremllama.learn.problems import HeldOut, load_problems
+from theoremllama.learn.reward import LeanReward
+from theoremllama.learn.verifier import make_verifier
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +39,6 @@ def build_dataset(problems, variant: str):
     """One row per problem: `prompt` (chat messages, as in SFT and evaluation) and `problem` (its
     name, handed to the reward by TRL)."""
     from datasets import Dataset
-
-    from theoremllama.eval.prompts import build_prompt
 
     return Dataset.from_list([{"prompt": build_prompt(p, [], variant), "problem": p.name} for p in problems])
 
@@ -55,6 +58,7 @@ def grpo_arguments(config: RLConfig):
     import torch
     from trl import GRPOConfig
 
+    # torch, transformers (the rl extra)
     from theoremllama.train.recipe import deepspeed_config
 
     bf16 = config.precision == "bf16" or (config.precision == "auto" and torch.cuda.is_available()
@@ -82,8 +86,7 @@ def train(config: RLConfig, *, verifier=None, callbacks=None) -> Path:
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import GRPOTrainer
 
-    from theoremllama.learn.problems import HeldOut, load_problems
-    from theoremllama.learn.reward import LeanReward
+    # torch, transformers (the rl extra)
     from theoremllama.train.recipe import ensure_distributed_env, last_checkpoint, trainer_step
 
     config.check()
@@ -118,8 +121,6 @@ def train(config: RLConfig, *, verifier=None, callbacks=None) -> Path:
         trim_rewards(rewards_path, trainer_step(resume))
     own_verifier = verifier is None
     if verifier is None:
-        from theoremllama.learn.verifier import make_verifier
-
         verifier = make_verifier(config.verifier)
     reward = LeanReward(problems, verifier, log_path=rewards_path, format_reward=config.format_reward)
     try:
@@ -144,15 +145,4 @@ def train(config: RLConfig, *, verifier=None, callbacks=None) -> Path:
 
 def trim_rewards(path: Path, step: int) -> None:
     """Keep the reward lines of steps <= `step` (those after the checkpoint are redone on resume)."""
-    if not path.exists():
-        return
-    from theoremllama.data.jsonl import atomic_write_text
-
-    kept = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            if json.loads(line)["step"] <= step:
-                kept.append(line + "\n")
-        except (json.JSONDecodeError, KeyError, TypeError):
-            continue  # a line cut short by a kill
-    atomic_write_text(path, "".join(kept))
+    trim_jsonl(path, lambda d: d["step"] <= step)

@@ -34,12 +34,20 @@ from pathlib import Path
 
 import yaml
 
+from theoremllama.config import apply_overrides, read_yaml_mapping
 from theoremllama.data.jsonl import atomic_write_jsonl, atomic_write_text, read_jsonl
 from theoremllama.data.records import Problem, prompt_hash
 from theoremllama.errors import UserError
+from theoremllama.eval.attempts import AttemptsFile, RunInfo, read_attempts
+from theoremllama.eval.pipeline import WorkItem, run_pipeline
+from theoremllama.eval.prompts import ProofExample, ProofExampleBank, build_prompt
 from theoremllama.learn.collect import VerifiedProof, collect_round, sft_rows
 from theoremllama.learn.config import IterateConfig
 from theoremllama.learn.problems import HeldOut, load_problems
+from theoremllama.learn.verifier import make_verifier
+from theoremllama.llm.base import Sampling
+from theoremllama.train.config import load_config
+from theoremllama.train.format import load_obt_records
 
 STAGES = ("prove", "collect", "train")
 ROUNDS_FILE = "rounds.json"
@@ -85,8 +93,6 @@ def iterate(config: IterateConfig, *, generator_factory=None, verifier=None, pro
     heldout.refuse_overlap(problems, what=f"config key 'problems' ({config.problems})")
     base = []
     if config.base_data:
-        from theoremllama.train.format import load_obt_records
-
         base = load_obt_records(config.base_data)
         heldout.refuse_overlap(base, what=f"config key 'base_data' ({config.base_data})")
     out = Path(config.output_dir)
@@ -167,18 +173,13 @@ def _prove(config: IterateConfig, r: int, todo: list[Problem], problems: list[Pr
            model: str, generator_factory, verifier, progress: bool) -> dict:
     """Generate and verify the round's attempts (resuming from those already recorded). Worked
     examples (`k_examples`) are the shortest kept proof of each problem solved so far."""
-    from theoremllama.eval.attempts import AttemptsFile, RunInfo
-    from theoremllama.eval.pipeline import WorkItem, run_pipeline
-    from theoremllama.eval.prompts import Example, ExampleBank, build_prompt
-    from theoremllama.llm.base import Sampling
-
     by_name = {p.name: p for p in problems}
-    bank = ExampleBank([])
+    bank = ProofExampleBank([])
     known = {}
     for v in kept:  # one example per problem: its shortest kept proof (kept is shortest first)
         known.setdefault(v.problem, v)
     if config.k_examples:
-        bank.add_verified([Example.from_verified(by_name[v.problem], v.proof, v.round) for v in known.values()])
+        bank.add_verified([ProofExample.from_verified(by_name[v.problem], v.proof, v.round) for v in known.values()])
     run = RunInfo(split="train", problems=[p.name for p in todo], samples=config.samples, rounds=r + 1,
                   seed=config.seed, variant=config.prompt, model=model,
                   extra={"round": r, "problem_file": config.problems})
@@ -213,9 +214,7 @@ def _prove(config: IterateConfig, r: int, todo: list[Problem], problems: list[Pr
 
 
 def _collect(config: IterateConfig, r: int, problems: list[Problem], kept: list[VerifiedProof]) -> dict:
-    from theoremllama.eval.attempts import read_attempts
-
-    _, attempts, _ = read_attempts(round_dir(config, r) / "attempts.jsonl")
+    _, attempts = read_attempts(round_dir(config, r) / "attempts.jsonl")
     got = collect_round(attempts, r, problems, kept, config.max_per_problem)
     atomic_write_jsonl(round_dir(config, r) / "proofs.jsonl", got.new)
     return {"passed": got.passed, "solved": len({a.problem for a in attempts if a.passed}),
@@ -225,8 +224,6 @@ def _collect(config: IterateConfig, r: int, problems: list[Problem], kept: list[
 def _train(config: IterateConfig, r: int, base, kept: list[VerifiedProof], problems: list[Problem],
            heldout: HeldOut, log) -> dict:
     """Write the round's SFT data and recipe, and run the recipe (it resumes from its checkpoints)."""
-    from theoremllama.config import apply_overrides, read_yaml_mapping
-
     rd = round_dir(config, r)
     rows = sft_rows(base, kept, problems)
     heldout.refuse_overlap(rows, what=f"round {r} SFT data")
@@ -241,8 +238,6 @@ def _train(config: IterateConfig, r: int, base, kept: list[VerifiedProof], probl
         model.update(name_or_path=previous["checkpoint"], from_config=None)
         recipe["model"], recipe["tokenizer"] = model, previous["checkpoint"]
     atomic_write_text(rd / "recipe.yaml", yaml.safe_dump(recipe, sort_keys=False, allow_unicode=True))
-    from theoremllama.train.config import load_config
-
     load_config(rd / "recipe.yaml")  # a bad recipe is one line now, not a failed subprocess
     command = list(config.train.launcher) or [sys.executable, "-m", "theoremllama.cli", "train"]
     command += ["--config", str((rd / "recipe.yaml").resolve())]
@@ -273,12 +268,11 @@ def _write_rounds(config: IterateConfig, rounds: list[dict]) -> None:
 
 
 def _generator(llm: dict):
+    # the backends need the llm extra (openai, torch, vllm)
     from theoremllama.llm.factory import make_generator
 
     return make_generator(llm)
 
 
 def _verifier(config: IterateConfig):
-    from theoremllama.learn.verifier import make_verifier
-
     return make_verifier(config.verifier)

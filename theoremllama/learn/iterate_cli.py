@@ -16,6 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # imported on use: `theoremllama --help` and the other subcommands stay light
     from theoremllama.learn.config import load_iterate_config
     from theoremllama.learn.iterate import iterate
 

@@ -17,6 +17,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from theoremllama.data.filters import get_field, normalized_statement
+from theoremllama.data.formats import read_records
+from theoremllama.data.jsonl import iter_jsonl_lines
+from theoremllama.data.minif2f import MINIF2F_FILE, SPLITS, data_root, load_minif2f, statement_without_by
 from theoremllama.data.records import Problem
 from theoremllama.errors import UserError
 
@@ -26,12 +30,8 @@ MINIF2F_PREFIX = "minif2f:"
 def load_problems(spec: str) -> list[Problem]:
     """The problems a spec names (see the module docstring); refuses an empty set."""
     if spec.startswith(MINIF2F_PREFIX):
-        from theoremllama.data.minif2f import load_minif2f
-
         problems = load_minif2f(spec[len(MINIF2F_PREFIX):])
     else:
-        from theoremllama.data.jsonl import read_records
-
         problems = read_records(spec, Problem)
     if not problems:
         raise UserError(f"{spec}: holds no problems")
@@ -45,9 +45,6 @@ def load_problems(spec: str) -> list[Problem]:
 
 def statement_key(statement: str) -> str:
     """A statement's identity across sources (see the module docstring)."""
-    from theoremllama.data.filters import normalized_statement
-    from theoremllama.data.minif2f import statement_without_by
-
     s = statement.rstrip()
     if s.endswith("sorry") and s[:-5].rstrip().endswith(":="):
         s = s[:-5]
@@ -71,9 +68,6 @@ class HeldOut:
             if spec.startswith(MINIF2F_PREFIX):
                 rows = _minif2f_rows(spec)
             else:
-                from theoremllama.data.filters import get_field
-                from theoremllama.data.jsonl import read_records
-
                 if not Path(spec).exists():
                     raise UserError(f"config key 'heldout': {spec}: no such file or directory")
                 rows = [(get_field(d, "name"), get_field(d, "statement")) for d in read_records(spec)]
@@ -89,8 +83,6 @@ class HeldOut:
     def refuse_overlap(self, records, *, what: str) -> None:
         """Raise UserError naming the first record of `records` (problems, OBT rows, dicts) that is
         held out by name or statement, with how many overlap in all."""
-        from theoremllama.data.filters import get_field
-
         hits = []
         for r in records:
             name = get_field(r, "name")
@@ -109,9 +101,6 @@ class HeldOut:
 def _minif2f_rows(spec: str) -> list[tuple[str, str]]:
     """(name, formal statement) of a shipped MiniF2F split, read straight from `minif2f.jsonl`
     (the file that defines the problems; no join with the informal files is needed here)."""
-    from theoremllama.data.jsonl import iter_jsonl_lines
-    from theoremllama.data.minif2f import MINIF2F_FILE, SPLITS, data_root
-
     split = spec[len(MINIF2F_PREFIX):]
     if split not in SPLITS:
         raise UserError(f"config key 'heldout': unknown MiniF2F split in {spec!r} (expected minif2f:valid or minif2f:test)")

@@ -29,6 +29,9 @@ from collections import Counter
 from pathlib import Path
 
 from theoremllama.data.records import Problem
+from theoremllama.eval.extract import extract_proof, statement_of
+from theoremllama.lean.job import VerifyJob
+from theoremllama.train.prompt import extract_lean_block
 
 log = logging.getLogger(__name__)
 
@@ -62,10 +65,6 @@ class LeanReward:
 
     def __call__(self, prompts, completions, problem, trainer_state=None, log_metric=None, log_extra=None,
                  **_) -> list[float]:
-        from theoremllama.eval.extract import extract_proof, statement_of
-        from theoremllama.lean.job import VerifyJob
-        from theoremllama.train.prompt import extract_lean_block
-
         # the optimizer step these completions are trained in (TRL generates before it counts the step)
         step = int(getattr(trainer_state, "global_step", self.batches)) + 1
         texts = [completion_text(c) for c in completions]

@@ -20,10 +20,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # imported on use: `theoremllama --help` and the other subcommands stay light
     from theoremllama.learn.config import load_rl_config
 
     config = load_rl_config(args.config, args.overrides)  # checked before torch is imported
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # trl, torch, transformers (the rl extra): after the config is known good
     from theoremllama.learn import grpo
     from theoremllama.train.recipe import shutdown
 

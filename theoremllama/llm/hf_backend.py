@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 
+from theoremllama.config import check_model_source
 from theoremllama.errors import UserError
 from theoremllama.llm.base import Generator, Prompt, Sampling, Usage
 
@@ -39,8 +40,6 @@ class HFGenerator(Generator):
 
     def __init__(self, model, tokenizer=None, device: str = "auto", dtype: str = "auto",
                  batch_size: int = 8, *, trust_remote_code: bool = False):
-        from theoremllama.config import check_model_source
-
         check_model_source(model, "hf backend: model")  # not a minute of hub retries for a typo
         check_model_source(tokenizer, "hf backend: tokenizer")
         import torch

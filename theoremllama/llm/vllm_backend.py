@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 
+from theoremllama.config import check_model_source
 from theoremllama.errors import UserError
 from theoremllama.llm.base import Generator, Prompt, Sampling, Usage
 
@@ -32,8 +33,6 @@ class VLLMGenerator(Generator):
     def __init__(self, model: str, tensor_parallel_size: int = 1, dtype: str = "auto",
                  max_model_len: int | None = None, *, gpu_memory_utilization: float = 0.9,
                  seed: int = 0, trust_remote_code: bool = False, engine_args: dict | None = None):
-        from theoremllama.config import check_model_source
-
         check_model_source(model, "vllm backend: model")  # not a minute of hub retries for a typo
         try:
             import vllm

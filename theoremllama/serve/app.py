@@ -99,6 +99,37 @@ class _Admission:
         self.in_flight += n
 
 
+def _key_check(api_key: str | None):
+    """The dependency that refuses a request without `api_key` (as a bearer token or `x-auth-token`)."""
+
+    def require_key(request: Request) -> None:
+        if api_key is None:
+            return
+        given = request.headers.get("authorization") or request.headers.get("x-auth-token") or ""
+        token = given[7:].strip() if given[:7].lower() == "bearer " else given.strip()
+        if not hmac.compare_digest(token.encode(), api_key.encode()):
+            raise HTTPException(401, "missing or wrong API key", headers={"WWW-Authenticate": "Bearer"})
+
+    return require_key
+
+
+def _kimina_results(snippets: list, made: list, verdicts: list[Verdict], metrics: Metrics,
+                    timeout: float) -> list:
+    """One kimina result per snippet, in order: `made` holds per snippet its job (checked: the next
+    of `verdicts`), a verdict decided without Lean, or the reason it has no theorem (a str)."""
+    checked = iter(verdicts)
+    results = []
+    for snippet, m in zip(snippets, made):
+        if isinstance(m, str):
+            results.append(kimina.no_theorem_result(snippet.id, m))
+            continue
+        verdict = next(checked) if isinstance(m, VerifyJob) else m
+        if not isinstance(m, VerifyJob):
+            metrics.observe(verdict)
+        results.append(kimina.result_of(snippet.id, verdict, timeout))
+    return results
+
+
 def create_app(verifier, limits: Limits | None = None) -> FastAPI:
     """An app serving `verifier` (a `Verifier`, or anything with its `submit` and `stats`); the
     caller owns the verifier and closes it."""
@@ -108,13 +139,7 @@ def create_app(verifier, limits: Limits | None = None) -> FastAPI:
     app = FastAPI(title="theoremllama verifier", description="Lean 4 proof checking (theoremllama serve)")
     app.add_middleware(_BodyLimit, limit=limits.max_request_bytes)
 
-    def require_key(request: Request) -> None:
-        if limits.api_key is None:
-            return
-        given = request.headers.get("authorization") or request.headers.get("x-auth-token") or ""
-        token = given[7:].strip() if given[:7].lower() == "bearer " else given.strip()
-        if not hmac.compare_digest(token.encode(), limits.api_key.encode()):
-            raise HTTPException(401, "missing or wrong API key", headers={"WWW-Authenticate": "Bearer"})
+    require_key = _key_check(limits.api_key)
 
     def check_batch(n: int) -> None:
         if n > limits.max_batch:
@@ -162,17 +187,9 @@ def create_app(verifier, limits: Limits | None = None) -> FastAPI:
         jobs = [m for m in made if isinstance(m, VerifyJob)]
         validate(jobs)
         admission.admit(len(jobs))
-        checked = iter(await run(jobs))
-        results = []
-        for snippet, m in zip(request.snippets, made):
-            if isinstance(m, str):
-                results.append(kimina.no_theorem_result(snippet.id, m))
-                continue
-            verdict = next(checked) if isinstance(m, VerifyJob) else m
-            if not isinstance(m, VerifyJob):
-                metrics.observe(verdict)
-            results.append(kimina.result_of(snippet.id, verdict, getattr(verifier, "timeout", 0.0)))
-        return kimina.CheckResponse(results=results)
+        verdicts = await run(jobs)
+        return kimina.CheckResponse(results=_kimina_results(request.snippets, made, verdicts, metrics,
+                                                            getattr(verifier, "timeout", 0.0)))
 
     @app.get("/health")
     async def health() -> dict:

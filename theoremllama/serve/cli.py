@@ -12,12 +12,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from theoremllama.errors import UserError
 
 # `verify`'s options that make no sense for a server (its input and output files, its client modes).
 _VERIFY_ONLY = {"help", "input", "output", "no_progress", "verifier_url", "ray"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    # imported on use: `theoremllama --help` and the other subcommands stay light
     from theoremllama.lean import cli as verify_cli
 
     # The pool options are copied from `verify`'s parser, so that they are defined in one place.
@@ -39,7 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import uvicorn  # the serve extra
 
-    from theoremllama.errors import UserError
+    # the serve extra (fastapi, pydantic) is imported only when serving
     from theoremllama.lean.open import verifier_options
     from theoremllama.lean.pool import Verifier
     from theoremllama.serve.app import Limits, create_app

@@ -23,6 +23,7 @@ from typing import Sequence
 
 from theoremllama.errors import UserError
 from theoremllama.lean.job import VerifyJob, prepare_job
+from theoremllama.lean.stream import collect_in_order
 from theoremllama.lean.verdict import Verdict
 from theoremllama.serve.models import JobIn
 
@@ -67,8 +68,6 @@ class RemoteVerifier:
 
     def verify_many(self, jobs: Sequence[VerifyJob], out_path: str | None = None) -> list[Verdict]:
         """One verdict per job, in input order, appended to `out_path` in input order as known."""
-        from theoremllama.lean.stream import collect_in_order
-
         futures = self._submit_many(list(jobs))
         return collect_in_order(futures, out_path, progress=self.progress)
 

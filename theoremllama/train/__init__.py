@@ -9,7 +9,7 @@ Modules (read in this order):
   config.py      the YAML recipe config, checked
   recipe.py      the training recipe (HF Trainer + DeepSpeed)
   cli.py         `theoremllama train`; launch.py: the same under the `deepspeed` launcher
-  tiny_tokenizer.py  a BPE tokenizer with a chat template trained in seconds (smoke runs, tests)
+  smoke_tokenizer.py  a BPE tokenizer with a chat template trained in seconds (smoke runs, tests)
 
 This file imports nothing heavy: `from theoremllama.train.prompt import ...` never loads torch.
 """

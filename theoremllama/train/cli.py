@@ -22,10 +22,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # imported on use: `theoremllama --help` and the other subcommands stay light
     from theoremllama.train.config import load_config
 
     cfg = load_config(args.config, args.overrides)  # checked before anything heavy is imported
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # torch, transformers, deepspeed (the train extra): after the config is known good
     from theoremllama.train import recipe
 
     done = recipe.completed_run(cfg)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 
-from theoremllama.config import apply_overrides, read_yaml_mapping
+from theoremllama.config import apply_overrides, check_model_source, read_yaml_mapping
 from theoremllama.errors import UserError
 
 # TrainingArguments fields the recipe sets itself (from the keys above them), so `trainer:` may not.
@@ -165,8 +165,6 @@ def check(cfg: TrainConfig) -> TrainConfig:
         raise UserError("config key 'model.from_config.model_type' is required (e.g. llama)")
     if cfg.tokenizer is None and m.name_or_path is None:
         raise UserError("config key 'tokenizer' is required when the model is built from a config")
-    from theoremllama.config import check_model_source
-
     check_model_source(m.name_or_path, "config key 'model.name_or_path'")
     check_model_source(cfg.tokenizer, "config key 'tokenizer'")
     if cfg.max_seq_len < 16:

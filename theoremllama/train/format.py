@@ -26,6 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
+from theoremllama.data.formats import iter_json_array, read_records
+from theoremllama.data.jsonl import iter_jsonl_lines
 from theoremllama.data.records import OBTRecord
 from theoremllama.errors import InputError, UserError
 from theoremllama.lean.syntax import has_sorry, normalize_whitespace, strip_comments
@@ -127,15 +129,6 @@ class ChatEncoder:
                               ans, code_key(target_code(r)), has_sorry(target_code(r)))
                 for r, q, a, ans in zip(records, query_ids, answer_ids, answers)]
 
-    def prompt_ids(self, examples: list[tuple[str, str]], instruction: str) -> list[int]:
-        """Token ids of a prompt built like a training sequence (for checks and generation)."""
-        ids = list(self.prefix_ids)
-        for ex_instruction, ex_answer in examples:
-            q, a = self.split_turns(ex_instruction, ex_answer)
-            ids += self._tokenize([q + a])[0]
-        q, _ = self.split_turns(instruction, "")
-        return ids + self._tokenize([q])[0]
-
 
 def code_key(proof: str) -> str:
     """A proof's code with comments removed and whitespace collapsed (equal keys = same proof)."""
@@ -178,20 +171,18 @@ def _row_to_obt(row: dict, *, idx: int, path: str, line: int | None) -> OBTRecor
 
 def load_obt_records(path: str | Path) -> list[OBTRecord]:
     """Read OBT records from JSONL, a JSON array, a saved HF dataset directory or a parquet file
-    (the readers of `theoremllama.data.jsonl`).
+    (the readers of `theoremllama.data.formats`).
 
     Rows in the TheoremLlama MiniF2F shape (`Informal_statement`, `Informal_proof`) are accepted
     too: their informal parts are joined into `Generated_informal_statement_and_proof`. A missing
     `idx` is filled with the row number. Bad rows raise InputError naming file, line and field."""
-    from theoremllama.data import jsonl
-
     p = Path(path)
     if not p.exists():
         raise UserError(f"training data not found: {p}")
     if p.is_dir() or p.suffix == ".parquet":
-        rows = ((d, None) for d in jsonl.read_records(p))  # datasets rows have no line number
+        rows = ((d, None) for d in read_records(p))  # datasets rows have no line number
     else:
         with open(p, encoding="utf-8") as f:
             head = f.read(4096).lstrip("\ufeff \t\r\n")
-        rows = jsonl.iter_json_array(str(p)) if head.startswith("[") else jsonl.iter_jsonl_lines(p)
+        rows = iter_json_array(str(p)) if head.startswith("[") else iter_jsonl_lines(p)
     return [_row_to_obt(d, idx=row, path=str(p), line=line) for row, (d, line) in enumerate(rows)]

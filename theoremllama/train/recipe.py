@@ -29,7 +29,9 @@ import torch
 import transformers
 from transformers import Trainer, TrainingArguments
 
+from theoremllama.data.jsonl import atomic_write_json, trim_jsonl
 from theoremllama.errors import UserError
+from theoremllama.identity import check_same_run as check
 from theoremllama.train.config import TrainConfig
 from theoremllama.train.curriculum import OrderedSampler, training_order
 from theoremllama.train.dataset import PadCollator, SFTDataset
@@ -223,18 +225,7 @@ def trainer_step(checkpoint: str | Path) -> int:
 def trim_data_order(path: Path, step: int) -> None:
     """Keep the data-order lines of steps <= `step`: the steps after the checkpoint are redone, and a
     line cut short by a kill is dropped. Atomic (temporary file + rename)."""
-    if not path.exists():
-        return
-    kept = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            if json.loads(line)["step"] <= step:
-                kept.append(line + "\n")
-        except (json.JSONDecodeError, KeyError, TypeError):
-            continue
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text("".join(kept), encoding="utf-8")
-    os.replace(tmp, path)
+    trim_jsonl(path, lambda d: d["step"] <= step)
 
 
 def _rank() -> int:
@@ -243,8 +234,6 @@ def _rank() -> int:
 
 def check_same_run(cfg: TrainConfig) -> None:
     """Refuse to continue a run in output_dir that was started with other settings."""
-    from theoremllama.identity import check_same_run as check
-
     for name in (COMPLETE, RUN_INFO):
         path = Path(cfg.output_dir) / name
         if not path.is_file():
@@ -290,9 +279,7 @@ def _publish_final(cfg: TrainConfig, partial: Path, step: int) -> Path:
         shutil.rmtree(final)
     os.replace(partial, final)
     info = {"global_step": step, "final": str(final), "identity": cfg.identity()}
-    tmp = out / (COMPLETE + ".tmp")
-    tmp.write_text(json.dumps(info, indent=2, ensure_ascii=False))
-    os.replace(tmp, out / COMPLETE)
+    atomic_write_json(out / COMPLETE, info)
     return final
 
 
@@ -318,6 +305,7 @@ def final_from_checkpoint(cfg: TrainConfig, checkpoint: str, step: int) -> Path:
 def versions() -> dict:
     import deepspeed
 
+    # the package's own version; a top-level import of the parent package would be circular
     import theoremllama
 
     return {"torch": torch.__version__, "transformers": transformers.__version__,
@@ -331,10 +319,7 @@ def write_run_info(cfg: TrainConfig, args: TrainingArguments, n_records: int, n_
     info = {"config": cfg.to_dict(), "identity": cfg.identity(), "versions": versions(), "seed": cfg.seed,
             "world_size": args.world_size, "records": n_records, "records_trained": n_trained,
             "records_refused_sorry": refused_sorry}
-    path = Path(cfg.output_dir) / RUN_INFO
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(info, indent=2, ensure_ascii=False))
-    os.replace(tmp, path)  # atomic: a killed run never leaves half a file
+    atomic_write_json(Path(cfg.output_dir) / RUN_INFO, info)  # a killed run never leaves half a file
 
 
 def train(cfg: TrainConfig) -> Path:

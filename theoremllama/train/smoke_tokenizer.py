@@ -4,7 +4,7 @@ For smoke runs, tests and benchmarks on CPU (`train/tiny_cpu.yaml`): no model hu
 Byte-level, so every Lean symbol (ℝ, ∀, ⟨⟩ ...) is encodable; the chat template renders turns
 the way Llama 3 Instruct does, so the SFT code paths are the real ones.
 
-    python -m theoremllama.train.tiny_tokenizer --out runs/tiny_tokenizer \
+    python -m theoremllama.train.smoke_tokenizer --out runs/tiny_tokenizer \
         --data data/theoremllama_eval/MiniF2F_valid_partial_withProof_commented.json
 """
 
@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from theoremllama.train.format import load_obt_records, record_answer, record_instruction
+from theoremllama.train.prompt import SYSTEM_PROMPT
 
 SPECIAL_TOKENS = ["<|begin_of_text|>", "<|end_of_text|>", "<|start_header_id|>",
                   "<|end_header_id|>", "<|eot_id|>", "<|pad|>"]
@@ -47,9 +49,6 @@ def build_tiny_tokenizer(texts: list[str], out_dir: str | Path, vocab_size: int 
 
 def texts_of(path: str | Path) -> list[str]:
     """The text fields of a records file (OBT or TheoremLlama MiniF2F), to train the BPE on."""
-    from theoremllama.train.format import load_obt_records, record_answer, record_instruction
-    from theoremllama.train.prompt import SYSTEM_PROMPT
-
     records = load_obt_records(path)
     return [SYSTEM_PROMPT] + [t for r in records for t in (record_instruction(r), record_answer(r))]
 
