@@ -251,7 +251,8 @@ def make_verifier(config: BootstrapConfig):
 
     async def verify(record: OBTRecord, header: str, namespace: str = ""):
         job = VerifyJob(record.Name, record.Statement,
-                        proof_after_statement(record.Commented_proof, record.Statement), header, namespace)
+                        proof_after_statement(record.Commented_proof, record.Statement), header,
+                        namespace=namespace)
         return await asyncio.wrap_future(verifier.submit(job))
 
     verify.close = verifier.close

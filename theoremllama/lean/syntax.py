@@ -127,6 +127,24 @@ def _hole_end(code: str, j: int) -> int:
     return n
 
 
+def _block_comment(code: str, i: int) -> tuple[str, int]:
+    """(kind, end) of the block or doc comment opening at `i` (`/-`), nesting included."""
+    n = len(code)
+    kind = DOC_COMMENT if i + 2 < n and code[i + 2] in "-!" else BLOCK_COMMENT
+    # `/--/` is not a doc comment opening: the `-/` closes it. Lean treats `/--/` as
+    # an (empty) block comment.
+    depth, j = 1, i + 2
+    if kind == DOC_COMMENT and code.startswith("-/", i + 2) and code[i + 2] == "-":
+        kind, j = BLOCK_COMMENT, i + 2
+    elif kind == DOC_COMMENT:
+        j = i + 3
+    for m in _NESTING.finditer(code, j):
+        depth += 1 if m.group() == "/-" else -1
+        if not depth:
+            return kind, m.end()
+    return kind, n
+
+
 def spans(code: str) -> list[Span]:
     """Split Lean source into runs of code, comments, docstrings and literals.
 
@@ -157,21 +175,7 @@ def spans(code: str) -> list[Span]:
             emit(LINE_COMMENT, i, j)
             i = j
         elif c == "/":  # `/-`
-            kind = DOC_COMMENT if i + 2 < n and code[i + 2] in "-!" else BLOCK_COMMENT
-            # `/--/` is not a doc comment opening: the `-/` closes it. Lean treats `/--/` as
-            # an (empty) block comment.
-            depth, j = 1, i + 2
-            if kind == DOC_COMMENT and code.startswith("-/", i + 2) and code[i + 2] == "-":
-                kind, j = BLOCK_COMMENT, i + 2
-            elif kind == DOC_COMMENT:
-                j = i + 3
-            for m in _NESTING.finditer(code, j):
-                depth += 1 if m.group() == "/-" else -1
-                if not depth:
-                    j = m.end()
-                    break
-            else:
-                j = n
+            kind, j = _block_comment(code, i)
             emit(kind, i, j)
             i = j
         elif c == '"':
