@@ -91,3 +91,55 @@ def hint_with_config_key(error: Exception, flags: dict[str, str]) -> Exception:
     for flag, key in flags.items():
         message = message.replace(f"{flag} CMD", f"--set {key}=CMD").replace(flag, f"{key} (--set {key}=...)")
     return type(error)(message) if type(error) is UserError else UserError(message)
+
+
+_EXPECTED = {bool: "true or false", int: "an integer", float: "a number", str: "a string", dict: "a mapping",
+             list: "a list"}
+
+
+def build_config(cls, values: Any, where: str = ""):
+    """Dataclass `cls` from a config mapping (nested dataclass fields from nested mappings); an
+    unknown key, a missing required key or a value of the wrong type is one line naming the key."""
+    import dataclasses
+    import types
+    import typing
+
+    if not isinstance(values, dict):
+        raise UserError(f"config key '{where or 'top level'}': expected a mapping, got {type(values).__name__}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    prefix = f"{where}." if where else ""
+    unknown = [k for k in values if k not in fields]
+    if unknown:
+        raise UserError(f"unknown config key '{prefix}{unknown[0]}' (known: {', '.join(fields)})")
+    out = {}
+    for name, f in fields.items():
+        key = prefix + name
+        if name not in values:
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                raise UserError(f"config key '{key}' is required")
+            continue
+        value, hint = values[name], hints[name]
+        optional = type(None) in typing.get_args(hint)
+        kinds = [k for k in typing.get_args(hint) or (hint,) if k is not type(None)]
+        if typing.get_origin(hint) not in (typing.Union, types.UnionType):
+            kinds = [hint]  # dict[str, Any], list[str]: the container is the kind
+        kind = typing.get_origin(kinds[0]) or kinds[0]
+        if value is None and optional:
+            out[name] = None
+        elif dataclasses.is_dataclass(kind):
+            out[name] = build_config(kind, value, key)
+        elif kind is Any:
+            out[name] = value
+        else:
+            if kind is float and isinstance(value, str):  # YAML 1.1 reads 1e-5 as a string
+                try:
+                    value = float(value)
+                except ValueError:
+                    pass
+            ok = (isinstance(value, kind) and not (isinstance(value, bool) and kind is not bool)) or \
+                 (kind is float and isinstance(value, int) and not isinstance(value, bool))
+            if not ok:
+                raise UserError(f"config key '{key}': expected {_EXPECTED.get(kind, kind.__name__)}, got {value!r}")
+            out[name] = value
+    return cls(**out)

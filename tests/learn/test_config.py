@@ -22,7 +22,7 @@ def test_shipped_recipes_load(monkeypatch):
     ("attempt=some", "config key 'attempt': must be one of unsolved, all"),
     ("train.init=latest", "config key 'train.init'"),
     ("train.recipes=x", "unknown config key 'train.recipes'"),
-    ("samples=many", "config key 'samples': expected int, got 'many'"),
+    ("samples=many", "config key 'samples': expected an integer, got 'many'"),
     ("llm.backend=magic", "config key 'llm.backend'"),
 ])
 def test_bad_iterate_keys(monkeypatch, override, message):

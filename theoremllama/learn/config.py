@@ -7,11 +7,10 @@ Keys are documented on the dataclasses below; a wrong key or type is one line na
 from __future__ import annotations
 
 import dataclasses
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from theoremllama.config import apply_overrides, read_yaml_mapping
+from theoremllama.config import apply_overrides, build_config, read_yaml_mapping
 from theoremllama.errors import UserError
 
 DEFAULT_HELDOUT = ["minif2f:valid", "minif2f:test"]
@@ -171,50 +170,11 @@ def _one_of(name: str, value, allowed: tuple) -> None:
         raise UserError(f"config key '{name}': must be one of {', '.join(allowed)}, got {value!r}")
 
 
-def _typed(cls, values, where: str = ""):
-    """Build dataclass `cls` from a mapping, naming the key of any unknown key or wrong type."""
-    if not isinstance(values, dict):
-        raise UserError(f"config key '{where or 'top level'}': expected a mapping, got {type(values).__name__}")
-    hints = typing.get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    prefix = f"{where}." if where else ""
-    unknown = [k for k in values if k not in fields]
-    if unknown:
-        raise UserError(f"unknown config key '{prefix}{unknown[0]}' (known: {', '.join(fields)})")
-    out = {}
-    for name, f in fields.items():
-        key = prefix + name
-        if name not in values:
-            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-                raise UserError(f"config key '{key}' is required")
-            continue
-        value, hint = values[name], hints[name]
-        if dataclasses.is_dataclass(hint):
-            out[name] = _typed(hint, value or {}, key)
-            continue
-        kinds = [k for k in typing.get_args(hint) or (hint,) if k is not type(None)]
-        kind = typing.get_origin(kinds[0]) or kinds[0]
-        if value is None and type(None) in typing.get_args(hint):
-            out[name] = None
-            continue
-        if kind is float and isinstance(value, str):  # YAML 1.1 reads 1e-5 as a string
-            try:
-                value = float(value)
-            except ValueError:
-                pass
-        ok = (isinstance(value, kind) and not (isinstance(value, bool) and kind is not bool)) or \
-             (kind is float and isinstance(value, int) and not isinstance(value, bool))
-        if not ok:
-            raise UserError(f"config key '{key}': expected {kind.__name__}, got {value!r}")
-        out[name] = value
-    return cls(**out)
-
-
 def load_iterate_config(path: str | Path | None, overrides=()) -> IterateConfig:
     raw = read_yaml_mapping(path) if path else {}
-    return _typed(IterateConfig, apply_overrides(raw, overrides)).check()
+    return build_config(IterateConfig, apply_overrides(raw, overrides)).check()
 
 
 def load_rl_config(path: str | Path | None, overrides=()) -> RLConfig:
     raw = read_yaml_mapping(path) if path else {}
-    return _typed(RLConfig, apply_overrides(raw, overrides)).check()
+    return build_config(RLConfig, apply_overrides(raw, overrides)).check()

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 
-from theoremllama.config import apply_overrides, check_model_source, read_yaml_mapping
+from theoremllama.config import apply_overrides, build_config, check_model_source, read_yaml_mapping
 from theoremllama.errors import UserError
 
 # TrainingArguments fields the recipe sets itself (from the keys above them), so `trainer:` may not.
@@ -117,45 +117,6 @@ OPERATIONAL_TRAINER_ARGS = frozenset({
 })
 
 
-def _typed(cls, values: Any, where: str):
-    """Build dataclass `cls` from a mapping, naming the offending key on any mismatch."""
-    if not isinstance(values, dict):
-        raise UserError(f"config key '{where or 'top level'}': expected a mapping, got {type(values).__name__}")
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    prefix = f"{where}." if where else ""
-    unknown = [k for k in values if k not in fields]
-    if unknown:
-        raise UserError(f"unknown config key '{prefix}{unknown[0]}' (known: {', '.join(fields)})")
-    out = {}
-    for name, f in fields.items():
-        if name not in values:
-            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-                raise UserError(f"config key '{prefix}{name}' is required")
-            continue
-        value, kind = values[name], str(f.type)
-        key = prefix + name
-        if name == "model":
-            value = _typed(ModelConfig, value, key)
-        elif name == "lora":
-            value = None if value is None else _typed(LoraConfig, {} if value is True else value, key)
-        elif value is None and "None" in kind:
-            pass
-        elif kind.startswith("bool") and not isinstance(value, bool):
-            raise UserError(f"config key '{key}': expected true or false, got {value!r}")
-        elif kind.startswith("int") and (isinstance(value, bool) or not isinstance(value, int)):
-            raise UserError(f"config key '{key}': expected an integer, got {value!r}")
-        elif kind.startswith("float") and (isinstance(value, bool) or not isinstance(value, (int, float))):
-            raise UserError(f"config key '{key}': expected a number, got {value!r}")
-        elif kind.startswith("str") and not isinstance(value, str):
-            raise UserError(f"config key '{key}': expected a string, got {value!r}")
-        elif kind.startswith("dict") and not isinstance(value, dict):
-            raise UserError(f"config key '{key}': expected a mapping, got {value!r}")
-        elif kind.startswith("list") and not isinstance(value, list):
-            raise UserError(f"config key '{key}': expected a list, got {value!r}")
-        out[name] = value
-    return cls(**out)
-
-
 def check(cfg: TrainConfig) -> TrainConfig:
     """Checks across keys (each failure names the key)."""
     m = cfg.model
@@ -217,4 +178,6 @@ def _check_warmup(trainer: dict) -> None:
 def load_config(path: str | Path, overrides: list[str] = ()) -> TrainConfig:
     """Read, override and check a recipe config."""
     raw = apply_overrides(read_yaml_mapping(path), list(overrides))
-    return check(_typed(TrainConfig, raw, ""))
+    if raw.get("lora") is True:  # `lora: true`: LoRA with its defaults
+        raw = {**raw, "lora": {}}
+    return check(build_config(TrainConfig, raw))
