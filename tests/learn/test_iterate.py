@@ -223,7 +223,10 @@ def test_kill_and_resume_at_each_stage(run):
     assert states["killed_train"]["markers"] == ["collect.done", "prove.done"]
     assert states["asked_after_train_kill"] == len(asked)  # resuming training generated nothing
     log = (out / "round-0" / "train.log").read_text()
-    assert re.search(r"resuming from \S*round-0/train/checkpoint-[24]\b", log), log[-2000:]
+    # The kill lands after checkpoint-2; training is fast enough that it may land after the last
+    # checkpoint too: either way the rerun goes on from a checkpoint, never from scratch.
+    assert re.search(r"resuming from \S*round-0/train/checkpoint-[24]\b|"
+                     r"round-0/train/checkpoint-6 has done all its steps", log), log[-2000:]
     trainer_state = json.loads((out / "round-0" / "train" / "checkpoint-6" / "trainer_state.json").read_text())
     assert trainer_state["global_step"] == 6
     _, attempts = read_attempts(out / "round-0" / "attempts.jsonl")  # raises on a duplicate
