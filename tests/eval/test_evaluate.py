@@ -3,17 +3,14 @@ scripted OpenAI-compatible server: only the model is replaced) and the real `Ver
 the REPL test double over the real wire protocol (the Lean process is the only thing replaced).
 """
 
-import os
 import re
-import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import yaml
 
+from support.killing import kill_when
 from support.openai_server import ScriptedOpenAIServer
 from theoremllama.data.records import Problem
 from theoremllama.eval.attempts import read_attempts
@@ -218,18 +215,8 @@ def test_resume_after_kill_neither_regenerates_nor_reverifies_recorded_attempts(
                   "llm": {"backend": "openai", "model": "scripted", "base_url": server.base_url},
                   "verifier": {"repl_cmd": FAKE_REPL, "workers": 2}}
         (tmp_path / "eval.yaml").write_text(yaml.safe_dump(config))
-        proc = subprocess.Popen([sys.executable, "-m", "theoremllama.cli", "eval", "--config",
-                                 str(tmp_path / "eval.yaml"), "--no-progress"], cwd=ROOT,
-                                start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        try:
-            deadline = time.monotonic() + 30
-            while _recorded(attempts_path) < 5:
-                assert proc.poll() is None, proc.stderr.read().decode()
-                assert time.monotonic() < deadline, "the run recorded nothing in 30 s"
-                time.sleep(0.02)
-        finally:
-            os.killpg(proc.pid, signal.SIGKILL)  # the whole process group: eval and its REPLs
-            proc.wait()
+        kill_when(["eval", "--config", str(tmp_path / "eval.yaml"), "--no-progress"], ROOT,
+                  lambda: _recorded(attempts_path) >= 5, "nothing")
         _, before = read_attempts(attempts_path)
         assert 5 <= len(before) < total
         kept = attempts_path.read_bytes()

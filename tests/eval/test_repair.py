@@ -6,15 +6,13 @@ fails with "unsolved goals", `double_old_sorry` gives the `declaration uses 'sor
 import json
 import os
 import re
-import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import yaml
 
+from support.killing import kill_when
 from support.openai_server import ScriptedOpenAIServer
 from theoremllama.data.problems import write_problems
 from theoremllama.data.records import Problem
@@ -240,18 +238,8 @@ def test_kill_and_rerun_resumes_repairs_without_repeating_calls(tmp_path):
                   "llm": {"backend": "openai", "model": "scripted", "base_url": server.base_url},
                   "verifier": {"repl_cmd": FAKE_REPL, "workers": 2}}
         (tmp_path / "eval.yaml").write_text(yaml.safe_dump(config))
-        proc = subprocess.Popen([sys.executable, "-m", "theoremllama.cli", "eval", "--config",
-                                 str(tmp_path / "eval.yaml"), "--no-progress"], cwd=ROOT,
-                                start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        try:
-            deadline = time.monotonic() + 30
-            while _repairs_recorded(attempts_path) < 2:
-                assert proc.poll() is None, proc.stderr.read().decode()
-                assert time.monotonic() < deadline, "the run recorded no repair in 30 s"
-                time.sleep(0.02)
-        finally:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        kill_when(["eval", "--config", str(tmp_path / "eval.yaml"), "--no-progress"], ROOT,
+                  lambda: _repairs_recorded(attempts_path) >= 2, "no repair")
         _, before = read_attempts(attempts_path)
         assert 2 <= sum(a.depth for a in before) and len(before) < len(expected_ids)
         kept = attempts_path.read_bytes()

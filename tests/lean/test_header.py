@@ -58,26 +58,6 @@ def test_minif2f_statement_moves_by_to_the_proof_and_positions_count_the_header(
     assert p.code.splitlines()[p.header_lines + 2] == "  norm_num"
 
 
-@pytest.mark.parametrize("statement,proof,body", [
-    # a one-line tactic proof goes on the `by` line
-    ("theorem a : 1 = 1 := by\n", "rfl", "theorem a : 1 = 1 := by rfl"),
-    # a proof that already starts with `by` is not given a second one
-    ("theorem a : 1 = 1 := by\n", "by rfl", "theorem a : 1 = 1 := by rfl"),
-    # a proof that repeats the statement (as models often do) is cut after it
-    ("theorem a : 1 = 1 := by\n", "theorem a : 1 = 1 := by\n  rfl", "theorem a : 1 = 1 := by\n  rfl"),
-    ("theorem a : 1 = 1 :=", "theorem  a :\n 1 = 1 := by rfl", "theorem a : 1 = 1 := by rfl"),
-    # ... even with the header written again before it
-    ("theorem a : 1 = 1 :=", "import Mathlib\n\ntheorem a : 1 = 1 := rfl", "theorem a : 1 = 1 := rfl"),
-    # a statement without `:=` gets one; a proof starting with `:=` gives it up
-    ("theorem a : 1 = 1", "by rfl", "theorem a : 1 = 1 := by rfl"),
-    ("theorem a : 1 = 1", ":= by rfl", "theorem a : 1 = 1 := by rfl"),
-    # term proofs are left alone
-    ("theorem a : 1 = 1 :=", "rfl", "theorem a : 1 = 1 := rfl"),
-])
-def test_normalisation(statement, proof, body):
-    assert prepare_job(VerifyJob("a", statement, proof)).body == body
-
-
 def test_header_lines_in_the_statement_join_the_header():
     p = prepare_job(VerifyJob("a", "import Mathlib\nopen Real\n\ntheorem a : 1 = 1 :=", "rfl", header="import Aesop"))
     assert p.header == "import Aesop\nimport Mathlib\nopen Real\n"

@@ -9,7 +9,9 @@ from theoremllama.lean.job import VerifyJob, _after_prefix, _attach_by, open_nam
     strip_repeated_statement
 
 CASES = [
-    # (statement, proof, body)
+    # (statement, proof, body): a one-line tactic goes on the `by` line, a proof already starting with
+    # `by` gets no second one, a repeated statement (even after a repeated header) is cut off, a
+    # statement without `:=` gets one (a proof starting with `:=` gives it up), term proofs stay
     ("theorem a : 1 = 1 := by\n", "rfl", "theorem a : 1 = 1 := by rfl"),
     ("theorem a : 1 = 1 := by\n", "  simp\n  rfl", "theorem a : 1 = 1 := by\n  simp\n  rfl"),
     ("theorem a : 1 = 1 := by\n", "\n\n  rfl", "theorem a : 1 = 1 := by\n  rfl"),
